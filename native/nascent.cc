@@ -1,0 +1,1100 @@
+// Nascent's native engine: a small Node-API addon over libtorch.
+//
+// It builds a torch module from an engine plan (the IR lowered by src/engine/plan.ts), holds
+// datasets in native memory (or on the GPU), and trains, evaluates and predicts off the JS thread
+// in AsyncWorkers. No JavaScript runs per batch: progress is posted back through a
+// ThreadSafeFunction without blocking training.
+
+#include <napi.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Process-wide settings
+
+// Activations are freed and reallocated every batch. With glibc's defaults, buffers above the
+// dynamic mmap threshold go back to the OS each time and come back as page faults (about 40% of
+// training time measured here). Keep them in the heap instead.
+bool TuneMalloc() {
+  bool ok = mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) == 1;
+  ok = mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024) == 1 && ok;
+  ok = mallopt(M_ARENA_MAX, 1) == 1 && ok;
+  return ok;
+}
+const bool kMallocTuned = TuneMalloc();
+
+int HardwareCores() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+// Concurrent jobs share the cores: each job leases the threads it runs with, and waits while
+// fewer cores are free, so two trainings never oversubscribe the machine.
+class CoreLease {
+ public:
+  explicit CoreLease(int wanted) : count_(std::max(1, std::min(wanted, HardwareCores()))) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    available_.wait(lock, [&] { return free_ >= count_; });
+    free_ -= count_;
+  }
+  ~CoreLease() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      free_ += count_;
+    }
+    available_.notify_all();
+  }
+  int count() const { return count_; }
+
+ private:
+  int count_;
+  static std::mutex mutex_;
+  static std::condition_variable available_;
+  static int free_;
+};
+std::mutex CoreLease::mutex_;
+std::condition_variable CoreLease::available_;
+int CoreLease::free_ = HardwareCores();
+
+// Module construction draws from torch's global generator: serialise it so seeds are honoured.
+std::mutex gInitMutex;
+
+std::string ErrorText(const std::exception& error) {
+  if (auto* torchError = dynamic_cast<const c10::Error*>(&error)) {
+    return torchError->what_without_backtrace();
+  }
+  return error.what();
+}
+
+torch::Device ParseDevice(const std::string& name) {
+  torch::Device device(name);
+  if (device.is_cuda() && !torch::cuda::is_available()) {
+    throw std::runtime_error("device '" + name +
+                             "' requested, but this libtorch has no usable CUDA device "
+                             "(built without CUDA, or no GPU visible)");
+  }
+  return device;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the plan
+
+int64_t GetInt(const Napi::Object& object, const char* key) {
+  Napi::Value value = object.Get(key);
+  if (!value.IsNumber()) throw std::runtime_error(std::string("plan field '") + key + "' must be a number");
+  return value.As<Napi::Number>().Int64Value();
+}
+double GetDouble(const Napi::Object& object, const char* key, double fallback) {
+  Napi::Value value = object.Get(key);
+  return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+}
+bool GetBool(const Napi::Object& object, const char* key, bool fallback) {
+  Napi::Value value = object.Get(key);
+  return value.IsBoolean() ? value.As<Napi::Boolean>().Value() : fallback;
+}
+std::string GetString(const Napi::Object& object, const char* key, const std::string& fallback) {
+  Napi::Value value = object.Get(key);
+  return value.IsString() ? value.As<Napi::String>().Utf8Value() : fallback;
+}
+std::vector<int64_t> GetIntArray(const Napi::Object& object, const char* key) {
+  std::vector<int64_t> out;
+  Napi::Value value = object.Get(key);
+  if (!value.IsArray()) return out;
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); ++i) out.push_back(array.Get(i).As<Napi::Number>().Int64Value());
+  return out;
+}
+std::vector<double> GetDoubleArray(const Napi::Object& object, const char* key) {
+  std::vector<double> out;
+  Napi::Value value = object.Get(key);
+  if (!value.IsArray()) return out;
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); ++i) out.push_back(array.Get(i).As<Napi::Number>().DoubleValue());
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The network: a graph of steps executed in order
+
+enum class Op { Input, Conv, MaxPool, AvgPool, GlobalAvgPool, BatchNorm, Dropout, Flatten, Dense, Activation, Add, Concat };
+enum class Act { Relu, Sigmoid, Tanh, Swish, Gelu, Elu, LeakyRelu };
+
+Op ParseOp(const std::string& name) {
+  static const std::vector<std::pair<std::string, Op>> ops = {
+      {"input", Op::Input},         {"conv2d", Op::Conv},          {"maxpool2d", Op::MaxPool},
+      {"avgpool2d", Op::AvgPool},   {"global_avg_pool", Op::GlobalAvgPool},
+      {"batchnorm", Op::BatchNorm}, {"dropout", Op::Dropout},      {"flatten", Op::Flatten},
+      {"dense", Op::Dense},         {"activation", Op::Activation}, {"add", Op::Add},
+      {"concat", Op::Concat}};
+  for (const auto& [key, op] : ops) {
+    if (key == name) return op;
+  }
+  throw std::runtime_error("unknown op '" + name + "' in engine plan");
+}
+
+Act ParseActivation(const std::string& name) {
+  static const std::vector<std::pair<std::string, Act>> acts = {
+      {"relu", Act::Relu}, {"sigmoid", Act::Sigmoid}, {"tanh", Act::Tanh},
+      {"swish", Act::Swish}, {"gelu", Act::Gelu}, {"elu", Act::Elu}, {"leaky_relu", Act::LeakyRelu}};
+  for (const auto& [key, act] : acts) {
+    if (key == name) return act;
+  }
+  throw std::runtime_error("unknown activation '" + name + "'");
+}
+
+struct Step {
+  Op op = Op::Input;
+  std::vector<size_t> inputs;
+  // conv / pools
+  int64_t kernel = 1, stride = 1;
+  std::array<int64_t, 4> pads{0, 0, 0, 0};  // top, bottom, left, right
+  bool symmetric = true;
+  double rate = 0;
+  Act act = Act::Relu;
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::Linear dense{nullptr};
+  torch::nn::BatchNorm2d bn2{nullptr};
+  torch::nn::BatchNorm1d bn1{nullptr};
+};
+
+struct GraphNetImpl : torch::nn::Module {
+  std::vector<Step> steps;
+  std::vector<size_t> lastUse;
+  size_t output = 0;
+
+  GraphNetImpl(const Napi::Object& plan, const std::string& init) {
+    Napi::Array nodes = plan.Get("nodes").As<Napi::Array>();
+    for (uint32_t i = 0; i < nodes.Length(); ++i) {
+      Napi::Object node = nodes.Get(i).As<Napi::Object>();
+      Step step;
+      step.op = ParseOp(GetString(node, "op", ""));
+      for (int64_t input : GetIntArray(node, "inputs")) {
+        if (input < 0 || static_cast<uint32_t>(input) >= i) throw std::runtime_error("engine plan: bad input index");
+        step.inputs.push_back(static_cast<size_t>(input));
+      }
+      std::string name = GetString(node, "name", "n" + std::to_string(i));
+      switch (step.op) {
+        case Op::Conv: {
+          step.kernel = GetInt(node, "kernel");
+          step.stride = GetInt(node, "stride");
+          auto pads = GetIntArray(node, "pads");
+          if (pads.size() != 4) throw std::runtime_error("engine plan: conv needs 4 pads");
+          std::copy(pads.begin(), pads.end(), step.pads.begin());
+          step.symmetric = pads[0] == pads[1] && pads[2] == pads[3];
+          auto options = torch::nn::Conv2dOptions(GetInt(node, "inChannels"), GetInt(node, "outChannels"), step.kernel)
+                             .stride(step.stride)
+                             .dilation(GetInt(node, "dilation"))
+                             .groups(GetInt(node, "groups"))
+                             .bias(GetBool(node, "bias", true));
+          if (step.symmetric) options.padding(torch::ExpandingArray<2>({pads[0], pads[2]}));
+          step.conv = register_module(name, torch::nn::Conv2d(options));
+          break;
+        }
+        case Op::MaxPool:
+        case Op::AvgPool: {
+          step.kernel = GetInt(node, "kernel");
+          step.stride = GetInt(node, "stride");
+          auto pads = GetIntArray(node, "pads");
+          if (pads.size() != 4) throw std::runtime_error("engine plan: pool needs 4 pads");
+          std::copy(pads.begin(), pads.end(), step.pads.begin());
+          break;
+        }
+        case Op::BatchNorm: {
+          int64_t features = GetInt(node, "features");
+          if (GetBool(node, "spatial", true)) {
+            step.bn2 = register_module(name, torch::nn::BatchNorm2d(features));
+          } else {
+            step.bn1 = register_module(name, torch::nn::BatchNorm1d(features));
+          }
+          break;
+        }
+        case Op::Dropout:
+          step.rate = GetDouble(node, "rate", 0);
+          break;
+        case Op::Dense:
+          step.dense = register_module(
+              name, torch::nn::Linear(torch::nn::LinearOptions(GetInt(node, "inFeatures"), GetInt(node, "outFeatures"))
+                                          .bias(GetBool(node, "bias", true))));
+          break;
+        case Op::Activation:
+          step.act = ParseActivation(GetString(node, "fn", ""));
+          break;
+        default:
+          break;
+      }
+      steps.push_back(std::move(step));
+    }
+    output = static_cast<size_t>(GetInt(plan, "output"));
+    if (steps.empty() || output >= steps.size()) throw std::runtime_error("engine plan: bad output index");
+    lastUse.assign(steps.size(), 0);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      for (size_t input : steps[i].inputs) lastUse[input] = std::max(lastUse[input], i);
+    }
+    lastUse[output] = steps.size();
+    Initialise(init);
+  }
+
+  void Initialise(const std::string& init) {
+    torch::NoGradGuard noGrad;
+    if (init == "torch") return;
+    for (auto& step : steps) {
+      torch::Tensor weight, bias;
+      if (step.conv) {
+        weight = step.conv->weight;
+        bias = step.conv->bias;
+      } else if (step.dense) {
+        weight = step.dense->weight;
+        bias = step.dense->bias;
+      } else {
+        continue;
+      }
+      if (init == "glorot") {
+        torch::nn::init::xavier_uniform_(weight);
+      } else if (init == "kaiming") {
+        torch::nn::init::FanModeType mode = torch::kFanIn;
+        if (step.conv) mode = torch::kFanOut;
+        torch::nn::init::kaiming_normal_(weight, 0.0, mode, torch::kReLU);
+      } else {
+        throw std::runtime_error("unknown init '" + init + "' (expected glorot, kaiming or torch)");
+      }
+      if (bias.defined()) torch::nn::init::zeros_(bias);
+    }
+  }
+
+  static torch::Tensor Activate(const torch::Tensor& x, Act act) {
+    switch (act) {
+      case Act::Relu: return torch::relu(x);
+      case Act::Sigmoid: return torch::sigmoid(x);
+      case Act::Tanh: return torch::tanh(x);
+      case Act::Swish: return torch::silu(x);
+      case Act::Gelu: return torch::gelu(x);
+      case Act::Elu: return torch::elu(x);
+      case Act::LeakyRelu: return torch::leaky_relu(x, 0.01);
+    }
+    return x;
+  }
+
+  torch::Tensor forward(const torch::Tensor& input) {
+    std::vector<torch::Tensor> values(steps.size());
+    for (size_t i = 0; i < steps.size(); ++i) {
+      Step& step = steps[i];
+      const torch::Tensor& x = step.inputs.empty() ? input : values[step.inputs[0]];
+      torch::Tensor y;
+      switch (step.op) {
+        case Op::Input: y = input; break;
+        case Op::Conv:
+          y = step.symmetric ? step.conv->forward(x)
+                             : step.conv->forward(torch::constant_pad_nd(
+                                   x, {step.pads[2], step.pads[3], step.pads[0], step.pads[1]}, 0));
+          break;
+        case Op::MaxPool:
+          y = torch::max_pool2d(x, {step.kernel, step.kernel}, {step.stride, step.stride}, {step.pads[0], step.pads[2]});
+          break;
+        case Op::AvgPool:
+          y = torch::avg_pool2d(x, {step.kernel, step.kernel}, {step.stride, step.stride}, {step.pads[0], step.pads[2]},
+                                false, /*count_include_pad=*/false);
+          break;
+        case Op::GlobalAvgPool: y = x.mean({2, 3}); break;
+        case Op::BatchNorm: y = step.bn2 ? step.bn2->forward(x) : step.bn1->forward(x); break;
+        case Op::Dropout: y = torch::dropout(x, step.rate, is_training()); break;
+        case Op::Flatten: y = x.flatten(1); break;
+        case Op::Dense: y = step.dense->forward(x); break;
+        case Op::Activation: y = Activate(x, step.act); break;
+        case Op::Add: {
+          y = values[step.inputs[0]];
+          for (size_t k = 1; k < step.inputs.size(); ++k) y = y + values[step.inputs[k]];
+          break;
+        }
+        case Op::Concat: {
+          std::vector<torch::Tensor> parts;
+          for (size_t input : step.inputs) parts.push_back(values[input]);
+          y = torch::cat(parts, 1);
+          break;
+        }
+      }
+      values[i] = std::move(y);
+      for (size_t input : step.inputs) {
+        if (lastUse[input] == i) values[input] = torch::Tensor();  // free early
+      }
+    }
+    return values[output];
+  }
+};
+TORCH_MODULE(GraphNet);
+
+// ---------------------------------------------------------------------------------------------
+// Dataset: images and labels resident in native (or GPU) memory
+
+class Dataset : public Napi::ObjectWrap<Dataset> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Dataset",
+                       {InstanceAccessor<&Dataset::Count>("count"), InstanceAccessor<&Dataset::DeviceName>("device"),
+                        InstanceMethod<&Dataset::Release>("release")});
+  }
+
+  // new Dataset(images: Uint8Array, labels: Uint8Array, { count, channels, height, width, mean, std, device })
+  explicit Dataset(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Dataset>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsObject()) {
+      throw Napi::TypeError::New(env, "Dataset(images: Uint8Array, labels: Uint8Array, shape: object)");
+    }
+    auto images = info[0].As<Napi::Uint8Array>();
+    auto labels = info[1].As<Napi::Uint8Array>();
+    Napi::Object shape = info[2].As<Napi::Object>();
+    int64_t count = GetInt(shape, "count"), channels = GetInt(shape, "channels");
+    int64_t height = GetInt(shape, "height"), width = GetInt(shape, "width");
+    if (static_cast<int64_t>(images.ByteLength()) != count * channels * height * width ||
+        static_cast<int64_t>(labels.ByteLength()) != count) {
+      throw Napi::RangeError::New(env, "Dataset: buffer sizes do not match count x channels x height x width");
+    }
+    std::vector<double> mean = GetDoubleArray(shape, "mean"), std = GetDoubleArray(shape, "std");
+    try {
+      torch::Device device = ParseDevice(GetString(shape, "device", "cpu"));
+      torch::Tensor bytes = torch::from_blob(images.Data(), {count, channels, height, width}, torch::kUInt8);
+      torch::Tensor x = bytes.to(torch::kFloat32).div_(255.0);
+      if (mean.size() == static_cast<size_t>(channels) && std.size() == static_cast<size_t>(channels)) {
+        auto m = torch::tensor(std::vector<float>(mean.begin(), mean.end())).view({1, channels, 1, 1});
+        auto s = torch::tensor(std::vector<float>(std.begin(), std.end())).view({1, channels, 1, 1});
+        x.sub_(m).div_(s);
+      }
+      images_ = x.to(device).contiguous();
+      labels_ = torch::from_blob(labels.Data(), {count}, torch::kUInt8).to(torch::kInt64).to(device);
+      if (count > 0 && labels_.max().item<int64_t>() >= GetInt(shape, "classes")) {
+        throw std::runtime_error("a label is not below the class count");
+      }
+    } catch (const std::exception& error) {
+      throw Napi::Error::New(env, "Dataset: " + ErrorText(error));
+    }
+  }
+
+  torch::Tensor images_, labels_;
+
+ private:
+  Napi::Value Count(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), images_.defined() ? static_cast<double>(images_.size(0)) : 0);
+  }
+  Napi::Value DeviceName(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), images_.defined() ? images_.device().str() : "released");
+  }
+  void Release(const Napi::CallbackInfo&) {
+    images_ = torch::Tensor();
+    labels_ = torch::Tensor();
+  }
+};
+
+Napi::FunctionReference* gDatasetConstructor = nullptr;
+
+Dataset* UnwrapDataset(const Napi::Value& value, const char* what) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(gDatasetConstructor->Value())) {
+    throw Napi::TypeError::New(value.Env(), std::string(what) + " must be a native Dataset");
+  }
+  Dataset* dataset = Dataset::Unwrap(value.As<Napi::Object>());
+  if (!dataset->images_.defined()) throw Napi::Error::New(value.Env(), std::string(what) + " was released");
+  return dataset;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training options and results
+
+struct TrainOptions {
+  int64_t epochs = 1, batchSize = 128, threads = 0, maxStepsPerEpoch = 0, progressEvery = 0;
+  uint64_t seed = 0;
+  std::string optimizer = "adamw", schedule = "constant";
+  double lr = 1e-3, weightDecay = 0, momentum = 0.9, eps = 1e-8, beta1 = 0.9, beta2 = 0.999;
+  bool nesterov = false, staircase = false, restoreBest = false;
+  double decaySteps = 1, decayRate = 1, gamma = 0.1;
+  std::vector<int64_t> milestones;
+  int64_t patience = -1;  // < 0: no early stopping
+  double minDelta = 0;
+  int64_t evalBatchSize = 1024;
+};
+
+TrainOptions ReadTrainOptions(const Napi::Object& o) {
+  TrainOptions t;
+  t.epochs = GetInt(o, "epochs");
+  t.batchSize = GetInt(o, "batchSize");
+  t.threads = static_cast<int64_t>(GetDouble(o, "threads", 0));
+  t.maxStepsPerEpoch = static_cast<int64_t>(GetDouble(o, "maxStepsPerEpoch", 0));
+  t.progressEvery = static_cast<int64_t>(GetDouble(o, "progressEvery", 0));
+  t.seed = static_cast<uint64_t>(GetDouble(o, "seed", 0));
+  t.optimizer = GetString(o, "optimizer", t.optimizer);
+  t.schedule = GetString(o, "schedule", t.schedule);
+  t.lr = GetDouble(o, "lr", t.lr);
+  t.weightDecay = GetDouble(o, "weightDecay", t.weightDecay);
+  t.momentum = GetDouble(o, "momentum", t.momentum);
+  t.eps = GetDouble(o, "eps", t.eps);
+  t.beta1 = GetDouble(o, "beta1", t.beta1);
+  t.beta2 = GetDouble(o, "beta2", t.beta2);
+  t.nesterov = GetBool(o, "nesterov", t.nesterov);
+  t.staircase = GetBool(o, "staircase", t.staircase);
+  t.restoreBest = GetBool(o, "restoreBest", t.restoreBest);
+  t.decaySteps = GetDouble(o, "decaySteps", t.decaySteps);
+  t.decayRate = GetDouble(o, "decayRate", t.decayRate);
+  t.gamma = GetDouble(o, "gamma", t.gamma);
+  t.milestones = GetIntArray(o, "milestones");
+  t.patience = static_cast<int64_t>(GetDouble(o, "patience", -1));
+  t.minDelta = GetDouble(o, "minDelta", 0);
+  t.evalBatchSize = static_cast<int64_t>(GetDouble(o, "evalBatchSize", 1024));
+  if (t.epochs < 1 || t.batchSize < 1) throw std::runtime_error("epochs and batchSize must be at least 1");
+  return t;
+}
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  double trainLoss = 0, trainAccuracy = 0, valLoss = NAN, valAccuracy = NAN, lr = 0, seconds = 0;
+};
+
+struct ProgressEvent {
+  bool epochEnd = false;
+  int64_t epoch = 0, batch = 0, batches = 0;
+  double loss = 0;
+  EpochRecord record;
+};
+
+Napi::Object EpochToJs(Napi::Env env, const EpochRecord& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("epoch", static_cast<double>(r.epoch));
+  o.Set("trainLoss", r.trainLoss);
+  o.Set("trainAccuracy", r.trainAccuracy);
+  o.Set("valLoss", std::isnan(r.valLoss) ? env.Null() : Napi::Number::New(env, r.valLoss));
+  o.Set("valAccuracy", std::isnan(r.valAccuracy) ? env.Null() : Napi::Number::New(env, r.valAccuracy));
+  o.Set("lr", r.lr);
+  o.Set("seconds", r.seconds);
+  return o;
+}
+
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+  int64_t count = 0;
+};
+
+// Loss and accuracy over a dataset, in eval mode, without gradients.
+EvalResult EvaluateOn(GraphNet& net, const torch::Tensor& images, const torch::Tensor& labels, int64_t batchSize,
+                      const torch::Device& device) {
+  torch::NoGradGuard noGrad;
+  bool wasTraining = net->is_training();
+  net->eval();
+  int64_t n = images.size(0);
+  torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+  torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  for (int64_t start = 0; start < n; start += batchSize) {
+    int64_t end = std::min(n, start + batchSize);
+    torch::Tensor x = images.slice(0, start, end).to(device), y = labels.slice(0, start, end).to(device);
+    torch::Tensor logits = net->forward(x);
+    lossSum += torch::nn::functional::cross_entropy(
+                   logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                   .to(torch::kFloat64);
+    correct += logits.argmax(1).eq(y).sum();
+  }
+  if (wasTraining) net->train();
+  EvalResult result;
+  result.count = n;
+  if (n > 0) {
+    result.loss = lossSum.item<double>() / static_cast<double>(n);
+    result.accuracy = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(n);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+class Model;
+
+class TrainWorker : public Napi::AsyncWorker {
+ public:
+  TrainWorker(Napi::Env env, Model* model, Napi::Object modelRef, Dataset* train, Napi::Object trainRef,
+              Dataset* validation, Napi::Value validationRef, TrainOptions options, Napi::Function onProgress);
+  ~TrainWorker() override;
+  void Execute() override;
+  void OnOK() override;
+  void OnError(const Napi::Error& error) override;
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ private:
+  void Post(ProgressEvent* event);
+  void Finish();
+  void Settle(Napi::Value value, bool ok);
+  Model* model_;
+  Napi::ObjectReference modelRef_, trainRef_, validationRef_;
+  torch::Tensor trainX_, trainY_, valX_, valY_;
+  TrainOptions options_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ThreadSafeFunction progress_;
+  bool hasProgress_ = false;
+  // results
+  std::vector<EpochRecord> epochs_;
+  std::string status_ = "completed";
+  std::string reason_;
+  int64_t bestEpoch_ = 0, steps_ = 0, images_ = 0, threads_ = 0;
+  double seconds_ = 0;
+};
+
+class Model : public Napi::ObjectWrap<Model> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Model",
+                       {InstanceMethod<&Model::Train>("train"), InstanceMethod<&Model::Evaluate>("evaluate"),
+                        InstanceMethod<&Model::Predict>("predict"), InstanceMethod<&Model::Stop>("stop"),
+                        InstanceMethod<&Model::ParameterCount>("parameterCount"),
+                        InstanceMethod<&Model::GetWeights>("getWeights"),
+                        InstanceMethod<&Model::SetWeights>("setWeights"), InstanceMethod<&Model::Save>("save"),
+                        InstanceMethod<&Model::Load>("load"), InstanceAccessor<&Model::DeviceName>("device")});
+  }
+
+  // new Model(plan, { device, init, seed })
+  explicit Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info), device_(torch::kCPU) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject()) {
+      throw Napi::TypeError::New(env, "Model(plan: object, options: object)");
+    }
+    Napi::Object options = info[1].As<Napi::Object>();
+    try {
+      device_ = ParseDevice(GetString(options, "device", "cpu"));
+      std::lock_guard<std::mutex> lock(gInitMutex);
+      torch::manual_seed(static_cast<uint64_t>(GetDouble(options, "seed", 0)));
+      net_ = GraphNet(info[0].As<Napi::Object>(), GetString(options, "init", "torch"));
+      net_->to(device_);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& error) {
+      throw Napi::Error::New(env, "Model: " + ErrorText(error));
+    }
+  }
+
+  GraphNet net_{nullptr};
+  torch::Device device_;
+  std::atomic<bool> busy_{false};
+  std::atomic<bool> stopRequested_{false};
+
+ private:
+  void EnsureIdle(Napi::Env env) {
+    if (busy_.load()) throw Napi::Error::New(env, "the model is busy with another training or evaluation");
+  }
+
+  Napi::Value Train(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    EnsureIdle(env);
+    Dataset* train = UnwrapDataset(info[0], "training set");
+    Dataset* validation = info[1].IsNull() || info[1].IsUndefined() ? nullptr : UnwrapDataset(info[1], "validation set");
+    if (!info[2].IsObject()) throw Napi::TypeError::New(env, "train: options must be an object");
+    TrainOptions options;
+    try {
+      options = ReadTrainOptions(info[2].As<Napi::Object>());
+    } catch (const std::exception& error) {
+      throw Napi::Error::New(env, std::string("train: ") + error.what());
+    }
+    if (options.patience >= 0 && validation == nullptr) {
+      throw Napi::Error::New(env, "train: early stopping needs a validation set");
+    }
+    Napi::Function onProgress = info.Length() > 3 && info[3].IsFunction() ? info[3].As<Napi::Function>() : Napi::Function();
+    busy_ = true;
+    stopRequested_ = false;
+    auto* worker = new TrainWorker(env, this, Value(), train, info[0].As<Napi::Object>(), validation, info[1],
+                                   options, onProgress);
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  }
+
+  Napi::Value Evaluate(const Napi::CallbackInfo& info);
+  Napi::Value Predict(const Napi::CallbackInfo& info);
+
+  void Stop(const Napi::CallbackInfo&) { stopRequested_ = true; }
+
+  Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
+    double total = 0;
+    for (const auto& p : net_->parameters()) total += static_cast<double>(p.numel());
+    return Napi::Number::New(info.Env(), total);
+  }
+
+  // { [name]: { shape: number[], data: Float32Array } } for parameters and floating-point buffers.
+  Napi::Value GetWeights(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    EnsureIdle(env);
+    Napi::Object out = Napi::Object::New(env);
+    auto add = [&](const std::string& name, const torch::Tensor& tensor) {
+      if (!tensor.is_floating_point()) return;
+      torch::Tensor cpu = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+      Napi::Float32Array data = Napi::Float32Array::New(env, static_cast<size_t>(cpu.numel()));
+      std::memcpy(data.Data(), cpu.data_ptr<float>(), sizeof(float) * static_cast<size_t>(cpu.numel()));
+      Napi::Array shape = Napi::Array::New(env, cpu.dim());
+      for (int64_t d = 0; d < cpu.dim(); ++d) shape.Set(static_cast<uint32_t>(d), static_cast<double>(cpu.size(d)));
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("shape", shape);
+      entry.Set("data", data);
+      out.Set(name, entry);
+    };
+    for (const auto& item : net_->named_parameters()) add(item.key(), item.value());
+    for (const auto& item : net_->named_buffers()) add(item.key(), item.value());
+    return out;
+  }
+
+  // setWeights(weights): copies every given tensor into the parameter or buffer of the same name
+  // and shape. Unknown names or shape mismatches throw before anything is copied.
+  Napi::Value SetWeights(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    EnsureIdle(env);
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "setWeights(weights: object)");
+    Napi::Object weights = info[0].As<Napi::Object>();
+    std::map<std::string, torch::Tensor> targets;
+    for (const auto& item : net_->named_parameters()) targets[item.key()] = item.value();
+    for (const auto& item : net_->named_buffers()) targets[item.key()] = item.value();
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+    Napi::Array names = weights.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+      auto target = targets.find(name);
+      if (target == targets.end()) throw Napi::Error::New(env, "setWeights: the model has no tensor '" + name + "'");
+      Napi::Object entry = weights.Get(name).As<Napi::Object>();
+      Napi::Value dataValue = entry.Get("data");
+      if (!dataValue.IsTypedArray() || dataValue.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        throw Napi::TypeError::New(env, "setWeights: '" + name + "' data must be a Float32Array");
+      }
+      auto data = dataValue.As<Napi::Float32Array>();
+      if (static_cast<int64_t>(data.ElementLength()) != target->second.numel()) {
+        throw Napi::Error::New(env, "setWeights: '" + name + "' has " + std::to_string(data.ElementLength()) +
+                                        " values, the model's tensor has " + std::to_string(target->second.numel()));
+      }
+      torch::Tensor source = torch::from_blob(data.Data(), target->second.sizes(), torch::kFloat32).clone();
+      copies.emplace_back(target->second, source);
+    }
+    torch::NoGradGuard noGrad;
+    for (auto& [target, source] : copies) target.copy_(source.to(target.device(), target.scalar_type()));
+    return Napi::Number::New(env, static_cast<double>(copies.size()));
+  }
+
+  void Save(const Napi::CallbackInfo& info) {
+    EnsureIdle(info.Env());
+    try {
+      torch::serialize::OutputArchive archive;
+      net_->save(archive);
+      archive.save_to(info[0].As<Napi::String>().Utf8Value());
+    } catch (const std::exception& error) {
+      throw Napi::Error::New(info.Env(), "save: " + ErrorText(error));
+    }
+  }
+
+  void Load(const Napi::CallbackInfo& info) {
+    EnsureIdle(info.Env());
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(info[0].As<Napi::String>().Utf8Value(), device_);
+      net_->load(archive);
+    } catch (const std::exception& error) {
+      throw Napi::Error::New(info.Env(), "load: " + ErrorText(error));
+    }
+  }
+
+  Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_.str()); }
+};
+
+// --- training ---
+
+TrainWorker::TrainWorker(Napi::Env env, Model* model, Napi::Object modelRef, Dataset* train, Napi::Object trainRef,
+                         Dataset* validation, Napi::Value validationRef, TrainOptions options,
+                         Napi::Function onProgress)
+    : Napi::AsyncWorker(env, "nascent.train"),
+      model_(model),
+      modelRef_(Napi::Persistent(modelRef)),
+      trainRef_(Napi::Persistent(trainRef)),
+      trainX_(train->images_),
+      trainY_(train->labels_),
+      options_(std::move(options)),
+      deferred_(Napi::Promise::Deferred::New(env)) {
+  if (validation != nullptr) {
+    validationRef_ = Napi::Persistent(validationRef.As<Napi::Object>());
+    valX_ = validation->images_;
+    valY_ = validation->labels_;
+  }
+  if (!onProgress.IsEmpty()) {
+    progress_ = Napi::ThreadSafeFunction::New(env, onProgress, "nascent.progress", 0, 1);
+    hasProgress_ = true;
+  }
+}
+
+TrainWorker::~TrainWorker() = default;
+
+void TrainWorker::Post(ProgressEvent* event) {
+  if (!hasProgress_) {
+    delete event;
+    return;
+  }
+  napi_status status = progress_.NonBlockingCall(event, [](Napi::Env env, Napi::Function callback, ProgressEvent* e) {
+    Napi::Object o = Napi::Object::New(env);
+    if (e->epochEnd) {
+      o.Set("type", "epoch");
+      o.Set("record", EpochToJs(env, e->record));
+    } else {
+      o.Set("type", "batch");
+      o.Set("epoch", static_cast<double>(e->epoch));
+      o.Set("batch", static_cast<double>(e->batch));
+      o.Set("batches", static_cast<double>(e->batches));
+      o.Set("loss", e->loss);
+    }
+    delete e;
+    callback.Call({o});
+  });
+  if (status != napi_ok) delete event;
+}
+
+void TrainWorker::Execute() {
+  try {
+    CoreLease lease(options_.threads > 0 ? static_cast<int>(options_.threads) : HardwareCores());
+    threads_ = lease.count();
+    at::init_num_threads();
+    at::set_num_threads(lease.count());
+    GraphNet& net = model_->net_;
+    const torch::Device device = model_->device_;
+    auto start = std::chrono::steady_clock::now();
+    torch::manual_seed(options_.seed);  // dropout draws from the global generator
+
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
+    if (options_.optimizer == "adamw") {
+      optimizer = std::make_unique<torch::optim::AdamW>(
+          net->parameters(), torch::optim::AdamWOptions(options_.lr)
+                                 .weight_decay(options_.weightDecay)
+                                 .eps(options_.eps)
+                                 .betas({options_.beta1, options_.beta2}));
+    } else if (options_.optimizer == "adam") {
+      optimizer = std::make_unique<torch::optim::Adam>(
+          net->parameters(), torch::optim::AdamOptions(options_.lr)
+                                 .weight_decay(options_.weightDecay)
+                                 .eps(options_.eps)
+                                 .betas({options_.beta1, options_.beta2}));
+    } else if (options_.optimizer == "sgd") {
+      optimizer = std::make_unique<torch::optim::SGD>(
+          net->parameters(), torch::optim::SGDOptions(options_.lr)
+                                 .momentum(options_.momentum)
+                                 .nesterov(options_.nesterov)
+                                 .weight_decay(options_.weightDecay));
+    } else {
+      throw std::runtime_error("unknown optimizer '" + options_.optimizer + "' (expected adamw, adam or sgd)");
+    }
+
+    const int64_t n = trainX_.size(0);
+    if (n == 0) throw std::runtime_error("the training set is empty");
+    int64_t stepsPerEpoch = (n + options_.batchSize - 1) / options_.batchSize;
+    if (options_.maxStepsPerEpoch > 0) stepsPerEpoch = std::min(stepsPerEpoch, options_.maxStepsPerEpoch);
+    const double totalSteps = static_cast<double>(stepsPerEpoch * options_.epochs);
+    auto learningRate = [&](int64_t step, int64_t epoch) {
+      const double s = static_cast<double>(step);
+      if (options_.schedule == "exponential") {
+        double p = s / options_.decaySteps;
+        if (options_.staircase) p = std::floor(p);
+        return options_.lr * std::pow(options_.decayRate, p);
+      }
+      if (options_.schedule == "cosine") return options_.lr * 0.5 * (1.0 + std::cos(M_PI * s / totalSteps));
+      if (options_.schedule == "step") {
+        int64_t passed = std::count_if(options_.milestones.begin(), options_.milestones.end(),
+                                       [&](int64_t m) { return epoch >= m; });
+        return options_.lr * std::pow(options_.gamma, static_cast<double>(passed));
+      }
+      if (options_.schedule == "constant") return options_.lr;
+      throw std::runtime_error("unknown schedule '" + options_.schedule + "'");
+    };
+
+    std::mt19937_64 shuffleEngine(options_.seed);
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::vector<std::pair<std::string, torch::Tensor>> best;
+    double bestLoss = INFINITY;
+    int64_t sinceImprovement = 0;
+    net->train();
+
+    for (int64_t epoch = 1; epoch <= options_.epochs; ++epoch) {
+      auto epochStart = std::chrono::steady_clock::now();
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), shuffleEngine);
+      torch::Tensor permutation = torch::from_blob(order.data(), {n}, torch::kInt64).to(trainX_.device());
+      torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+      torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+      int64_t seen = 0;
+      double lr = options_.lr;
+      for (int64_t batch = 0; batch < stepsPerEpoch; ++batch) {
+        if (model_->stopRequested_.load()) {
+          status_ = "stopped";
+          break;
+        }
+        int64_t begin = batch * options_.batchSize, end = std::min(n, begin + options_.batchSize);
+        torch::Tensor index = permutation.slice(0, begin, end);
+        torch::Tensor x = trainX_.index_select(0, index).to(device);
+        torch::Tensor y = trainY_.index_select(0, index).to(device);
+        lr = learningRate(steps_, epoch - 1);
+        for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+        optimizer->zero_grad();
+        torch::Tensor logits = net->forward(x);
+        torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+        loss.backward();
+        optimizer->step();
+        ++steps_;
+        seen += end - begin;
+        lossSum += loss.detach().to(torch::kFloat64) * static_cast<double>(end - begin);
+        correct += logits.detach().argmax(1).eq(y).sum();
+        if (options_.progressEvery > 0 && (batch + 1) % options_.progressEvery == 0) {
+          double running = lossSum.item<double>() / static_cast<double>(seen);
+          if (!std::isfinite(running)) break;
+          auto* event = new ProgressEvent();
+          event->epoch = epoch;
+          event->batch = batch + 1;
+          event->batches = stepsPerEpoch;
+          event->loss = running;
+          Post(event);
+        }
+      }
+      images_ += seen;
+      if (status_ == "stopped" && seen == 0) break;
+      EpochRecord record;
+      record.epoch = epoch;
+      record.lr = lr;
+      record.trainLoss = seen > 0 ? lossSum.item<double>() / static_cast<double>(seen) : NAN;
+      record.trainAccuracy = seen > 0 ? static_cast<double>(correct.item<int64_t>()) / static_cast<double>(seen) : 0;
+      if (!std::isfinite(record.trainLoss)) {
+        status_ = "diverged";
+        reason_ = "training loss became " + std::string(std::isnan(record.trainLoss) ? "NaN" : "infinite") +
+                  " in epoch " + std::to_string(epoch) + " (learning rate " + std::to_string(lr) + ")";
+        record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
+        epochs_.push_back(record);
+        break;
+      }
+      if (valX_.defined()) {
+        EvalResult val = EvaluateOn(net, valX_, valY_, options_.evalBatchSize, device);
+        record.valLoss = val.loss;
+        record.valAccuracy = val.accuracy;
+      }
+      record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
+      epochs_.push_back(record);
+
+      bool stopEarly = false;
+      if (valX_.defined()) {
+        // Keras EarlyStopping semantics: an improvement is a drop of more than minDelta.
+        if (record.valLoss < bestLoss - options_.minDelta) {
+          bestLoss = record.valLoss;
+          bestEpoch_ = epoch;
+          sinceImprovement = 0;
+          if (options_.restoreBest) {
+            best.clear();
+            for (const auto& item : net->named_parameters()) best.emplace_back(item.key(), item.value().detach().clone());
+            for (const auto& item : net->named_buffers()) best.emplace_back(item.key(), item.value().detach().clone());
+          }
+        } else if (options_.patience >= 0 && ++sinceImprovement > options_.patience) {
+          stopEarly = true;
+        }
+      } else {
+        bestEpoch_ = epoch;
+      }
+      auto* event = new ProgressEvent();
+      event->epochEnd = true;
+      event->record = record;
+      Post(event);
+      if (status_ == "stopped") break;
+      if (stopEarly) {
+        status_ = "early_stopped";
+        break;
+      }
+    }
+    if (options_.restoreBest && !best.empty() && status_ != "diverged") {
+      torch::NoGradGuard noGrad;
+      std::map<std::string, torch::Tensor> current;
+      for (const auto& item : net->named_parameters()) current[item.key()] = item.value();
+      for (const auto& item : net->named_buffers()) current[item.key()] = item.value();
+      for (auto& [name, tensor] : best) current[name].copy_(tensor);
+    }
+    seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } catch (const std::exception& error) {
+    SetError(ErrorText(error));
+  }
+}
+
+void TrainWorker::Finish() { model_->busy_ = false; }
+
+// Settles the promise behind every progress event already posted: the ThreadSafeFunction's queue
+// is FIFO, so a caller never sees an epoch event after the training's promise has settled.
+void TrainWorker::Settle(Napi::Value value, bool ok) {
+  if (!hasProgress_) {
+    if (ok) deferred_.Resolve(value); else deferred_.Reject(value);
+    return;
+  }
+  struct Pending {
+    Napi::Promise::Deferred deferred;
+    Napi::Reference<Napi::Value> value;
+    bool ok;
+  };
+  auto pending = std::make_shared<Pending>(Pending{deferred_, Napi::Persistent(value), ok});
+  napi_status status = progress_.NonBlockingCall([pending](Napi::Env, Napi::Function) {
+    if (pending->ok) pending->deferred.Resolve(pending->value.Value());
+    else pending->deferred.Reject(pending->value.Value());
+    pending->value.Reset();
+  });
+  if (status != napi_ok) {
+    if (ok) deferred_.Resolve(value); else deferred_.Reject(value);
+  }
+  progress_.Release();
+}
+
+void TrainWorker::OnOK() {
+  Napi::Env env = Env();
+  Finish();
+  Napi::Object result = Napi::Object::New(env);
+  Napi::Array epochs = Napi::Array::New(env, epochs_.size());
+  for (size_t i = 0; i < epochs_.size(); ++i) epochs.Set(static_cast<uint32_t>(i), EpochToJs(env, epochs_[i]));
+  result.Set("epochs", epochs);
+  result.Set("status", status_);
+  if (!reason_.empty()) result.Set("reason", reason_);
+  result.Set("bestEpoch", static_cast<double>(bestEpoch_));
+  result.Set("steps", static_cast<double>(steps_));
+  result.Set("images", static_cast<double>(images_));
+  result.Set("seconds", seconds_);
+  result.Set("threads", static_cast<double>(threads_));
+  Settle(result, true);
+}
+
+void TrainWorker::OnError(const Napi::Error& error) {
+  Finish();
+  Settle(Napi::Error::New(Env(), "training failed: " + error.Message()).Value(), false);
+}
+
+// --- evaluation and prediction ---
+
+class EvalWorker : public Napi::AsyncWorker {
+ public:
+  EvalWorker(Napi::Env env, Model* model, Napi::Object modelRef, Dataset* data, Napi::Object dataRef,
+             int64_t batchSize, int64_t threads, bool predict)
+      : Napi::AsyncWorker(env, "nascent.evaluate"),
+        model_(model),
+        modelRef_(Napi::Persistent(modelRef)),
+        dataRef_(Napi::Persistent(dataRef)),
+        x_(data->images_),
+        y_(data->labels_),
+        batchSize_(batchSize),
+        threads_(threads),
+        predict_(predict),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      CoreLease lease(threads_ > 0 ? static_cast<int>(threads_) : HardwareCores());
+      at::init_num_threads();
+      at::set_num_threads(lease.count());
+      if (!predict_) {
+        result_ = EvaluateOn(model_->net_, x_, y_, batchSize_, model_->device_);
+        return;
+      }
+      torch::NoGradGuard noGrad;
+      bool wasTraining = model_->net_->is_training();
+      model_->net_->eval();
+      std::vector<torch::Tensor> parts;
+      for (int64_t start = 0; start < x_.size(0); start += batchSize_) {
+        int64_t end = std::min(x_.size(0), start + batchSize_);
+        parts.push_back(model_->net_->forward(x_.slice(0, start, end).to(model_->device_)).to(torch::kCPU, torch::kFloat32));
+      }
+      if (wasTraining) model_->net_->train();
+      logits_ = parts.empty() ? torch::zeros({0}) : torch::cat(parts, 0).contiguous();
+    } catch (const std::exception& error) {
+      SetError(ErrorText(error));
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    model_->busy_ = false;
+    if (predict_) {
+      Napi::Float32Array data = Napi::Float32Array::New(env, static_cast<size_t>(logits_.numel()));
+      if (logits_.numel() > 0) std::memcpy(data.Data(), logits_.data_ptr<float>(), sizeof(float) * data.ElementLength());
+      Napi::Object out = Napi::Object::New(env);
+      out.Set("logits", data);
+      out.Set("count", static_cast<double>(x_.size(0)));
+      out.Set("classes", static_cast<double>(logits_.dim() == 2 ? logits_.size(1) : 0));
+      deferred_.Resolve(out);
+      return;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("loss", result_.loss);
+    out.Set("accuracy", result_.accuracy);
+    out.Set("count", static_cast<double>(result_.count));
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    model_->busy_ = false;
+    deferred_.Reject(Napi::Error::New(Env(), std::string(predict_ ? "predict" : "evaluate") + " failed: " +
+                                                 error.Message())
+                         .Value());
+  }
+
+ private:
+  Model* model_;
+  Napi::ObjectReference modelRef_, dataRef_;
+  torch::Tensor x_, y_, logits_;
+  int64_t batchSize_, threads_;
+  bool predict_;
+  Napi::Promise::Deferred deferred_;
+  EvalResult result_;
+};
+
+Napi::Value StartEval(Model* model, const Napi::CallbackInfo& info, bool predict) {
+  Napi::Env env = info.Env();
+  if (model->busy_.load()) throw Napi::Error::New(env, "the model is busy with another training or evaluation");
+  Dataset* data = UnwrapDataset(info[0], "dataset");
+  int64_t batchSize = 1024, threads = 0;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object options = info[1].As<Napi::Object>();
+    batchSize = static_cast<int64_t>(GetDouble(options, "batchSize", 1024));
+    threads = static_cast<int64_t>(GetDouble(options, "threads", 0));
+  }
+  model->busy_ = true;
+  auto* worker = new EvalWorker(env, model, model->Value(), data, info[0].As<Napi::Object>(), std::max<int64_t>(1, batchSize),
+                                threads, predict);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value Model::Evaluate(const Napi::CallbackInfo& info) { return StartEval(this, info, false); }
+Napi::Value Model::Predict(const Napi::CallbackInfo& info) { return StartEval(this, info, true); }
+
+// ---------------------------------------------------------------------------------------------
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("torchVersion", std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                              std::to_string(TORCH_VERSION_PATCH));
+  out.Set("cudaAvailable", torch::cuda::is_available());
+  out.Set("cudaDevices", static_cast<double>(torch::cuda::is_available() ? torch::cuda::device_count() : 0));
+  out.Set("hardwareCores", static_cast<double>(HardwareCores()));
+  out.Set("mallocTuned", kMallocTuned);
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function dataset = Dataset::Define(env);
+  gDatasetConstructor = new Napi::FunctionReference(Napi::Persistent(dataset));
+  exports.Set("Dataset", dataset);
+  exports.Set("Model", Model::Define(env));
+  exports.Set("info", Napi::Function::New(env, Info));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(nascent, Init)

@@ -1,0 +1,126 @@
+import cliProgress from 'cli-progress';
+import { engineInfo } from '../engine/engine.js';
+import { prepareData } from '../evaluate/prepared-data.js';
+import { getProtocol } from '../evaluate/protocols.js';
+import { type TrainingReport, trainArchitecture } from '../evaluate/train.js';
+import { type ArchitectureSource, resolveArchitecture } from './architecture-input.js';
+import { formatCount, formatSeconds, table } from './format.js';
+
+export interface TrainCommandOptions extends ArchitectureSource {
+  dataset: string;
+  dataDir?: string;
+  download?: boolean;
+  protocol: string;
+  epochs?: number;
+  subset?: number;
+  testSubset?: number;
+  threads?: number;
+  seed: number;
+  device: string;
+  save?: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+export class TrainingFailed extends Error {}
+
+function percent(value: number | null): string {
+  return value === null ? '-' : `${(100 * value).toFixed(2)}%`;
+}
+
+export function formatReport(report: TrainingReport): string {
+  const rows = report.epochs.map((epoch) => [
+    epoch.epoch === report.bestEpoch ? `${epoch.epoch} *` : String(epoch.epoch),
+    epoch.trainLoss.toFixed(4),
+    percent(epoch.trainAccuracy),
+    epoch.valLoss === null ? '-' : epoch.valLoss.toFixed(4),
+    percent(epoch.valAccuracy),
+    epoch.lr.toExponential(2),
+    formatSeconds(epoch.seconds),
+  ]);
+  return [
+    table(['epoch', 'train loss', 'train acc', 'val loss', 'val acc', 'lr', 'time'], rows),
+    `status: ${report.status}${report.reason ? ` (${report.reason})` : ''}; best epoch ${report.bestEpoch} (*)`,
+    `parameters: ${formatCount(report.params)}   FLOPs/image: ${formatCount(report.flops)}`,
+    `validation accuracy: ${percent(report.valAccuracy)}   test accuracy: ${percent(report.testAccuracy)}`,
+    `training time: ${formatSeconds(report.trainSeconds)} on ${report.threads} thread${report.threads === 1 ? '' : 's'} (${Math.round(report.imagesPerSecond)} images/s)`,
+  ].join('\n');
+}
+
+export async function trainCommand(options: TrainCommandOptions): Promise<string> {
+  const protocol = getProtocol(options.protocol);
+  const architecture = resolveArchitecture(options, options.dataset);
+  const log = (message: string): void => void process.stderr.write(`${message}\n`);
+  const started = Date.now();
+  const data = await prepareData(options.dataset, {
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.download !== undefined ? { download: options.download } : {}),
+    ...(options.subset !== undefined ? { subset: options.subset } : {}),
+    ...(options.testSubset !== undefined ? { testSubset: options.testSubset } : {}),
+    validationFraction: protocol.validationFraction,
+    standardise: protocol.standardise,
+    device: options.device,
+    log,
+  });
+  const epochs = options.epochs ?? protocol.training.epochs;
+  if (!options.json) {
+    const info = engineInfo();
+    log(
+      `training on ${data.train.count} images (validation ${data.validation?.count ?? 0}, test ${data.test.count}) ` +
+        `with protocol ${protocol.name}, ${epochs} epochs, seed ${options.seed}, libtorch ${info.torchVersion} on ${options.device}`,
+    );
+  }
+  const bar =
+    options.progress && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            format:
+              'epoch {epoch}/{epochs} [{bar}] {value}/{total} batches | loss {loss} | {status}',
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  let barStarted = false;
+  try {
+    const { network, report } = await trainArchitecture(architecture, data, {
+      protocol,
+      budget: { epochs },
+      seed: options.seed,
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      device: options.device,
+      progressEvery: 20,
+      onProgress: (event) => {
+        if (event.type === 'batch') {
+          if (bar && !barStarted) {
+            bar.start(event.batches, 0, { epoch: event.epoch, epochs, loss: '-', status: '' });
+            barStarted = true;
+          }
+          bar?.update(event.batch, { epoch: event.epoch, loss: event.loss.toFixed(4) });
+        } else if (bar) {
+          bar.update(bar.getTotal(), {
+            status: `val acc ${percent(event.record.valAccuracy)}`,
+          });
+        } else if (!options.json) {
+          const r = event.record;
+          log(
+            `epoch ${r.epoch}/${epochs}: loss ${r.trainLoss.toFixed(4)}, val loss ${r.valLoss?.toFixed(4) ?? '-'}, val acc ${percent(r.valAccuracy)} (${formatSeconds(r.seconds)})`,
+          );
+        }
+      },
+    });
+    bar?.stop();
+    if (options.save) network.save(options.save);
+    const wall = (Date.now() - started) / 1000;
+    if (report.status === 'diverged') {
+      throw new TrainingFailed(
+        `training diverged: ${report.reason ?? 'non-finite loss'}\n${formatReport(report)}`,
+      );
+    }
+    if (options.json) return JSON.stringify({ architecture, report, wallSeconds: wall }, null, 2);
+    return `${formatReport(report)}\nwall time (data loading included): ${formatSeconds(wall)}${options.save ? `\nweights saved to ${options.save}` : ''}`;
+  } finally {
+    bar?.stop();
+    data.release();
+  }
+}

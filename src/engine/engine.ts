@@ -1,0 +1,164 @@
+/**
+ * The typed facade over the native engine, in the manner of tfjs-node and onnxruntime-node: a
+ * thin layer that validates input and gives names and types to what the addon does.
+ */
+import type { ImageDataset } from '../data/types.js';
+import { type Architecture, type ArchitectureSummary, analyzeArchitecture } from '../space/ir.js';
+import {
+  type NativeDataset,
+  type NativeEvalResult,
+  type NativeInfo,
+  type NativeModel,
+  type NativeProgressEvent,
+  type NativeRunOptions,
+  type NativeTrainOptions,
+  type NativeTrainResult,
+  type WeightMap,
+  loadNative,
+} from './native.js';
+import { lowerToPlan } from './plan.js';
+
+export type {
+  NativeEpochRecord as EpochRecord,
+  NativeEvalResult as EvalResult,
+  NativeProgressEvent as ProgressEvent,
+  NativeTrainOptions as TrainOptions,
+  NativeTrainResult as TrainResult,
+  WeightMap,
+  WeightTensor,
+} from './native.js';
+
+export type WeightInit = 'glorot' | 'kaiming' | 'torch';
+
+/** `cpu`, `cuda` or `cuda:N`. */
+export function checkDevice(device: string): string {
+  if (!/^(cpu|cuda(:\d+)?)$/.test(device)) {
+    throw new Error(`unknown device "${device}" (expected cpu, cuda or cuda:N)`);
+  }
+  if (device.startsWith('cuda') && !loadNative().info().cudaAvailable) {
+    throw new Error(
+      `device "${device}" requested, but the engine's libtorch has no usable CUDA device (built without CUDA, or no GPU visible)`,
+    );
+  }
+  return device;
+}
+
+export function engineInfo(): NativeInfo {
+  return loadNative().info();
+}
+
+/** Images and labels copied once into native memory (or onto the GPU), normalised to float. */
+export class TensorData {
+  private constructor(
+    readonly native: NativeDataset,
+    readonly name: string,
+    readonly count: number,
+  ) {}
+
+  static fromImages(
+    dataset: ImageDataset,
+    options: {
+      normalisation?: { mean: readonly number[]; std: readonly number[] };
+      device?: string;
+    } = {},
+  ): TensorData {
+    const { mean, std } = options.normalisation ?? {};
+    if (mean && (mean.length !== dataset.channels || std?.length !== dataset.channels)) {
+      throw new Error(`normalisation needs ${dataset.channels} means and standard deviations`);
+    }
+    const native = new (loadNative().Dataset)(dataset.images, dataset.labels, {
+      count: dataset.count,
+      channels: dataset.channels,
+      height: dataset.height,
+      width: dataset.width,
+      classes: dataset.classes.length,
+      ...(mean && std ? { mean, std } : {}),
+      device: checkDevice(options.device ?? 'cpu'),
+    });
+    return new TensorData(native, dataset.name, dataset.count);
+  }
+
+  release(): void {
+    this.native.release();
+  }
+}
+
+export interface BuildOptions {
+  device?: string;
+  init?: WeightInit;
+  seed?: number;
+}
+
+/** A trainable network built by libtorch from an architecture. */
+export class Network {
+  readonly summary: ArchitectureSummary;
+  private readonly model: NativeModel;
+
+  private constructor(
+    readonly architecture: Architecture,
+    options: BuildOptions,
+  ) {
+    this.summary = analyzeArchitecture(architecture);
+    this.model = new (loadNative().Model)(lowerToPlan(architecture), {
+      device: checkDevice(options.device ?? 'cpu'),
+      init: options.init ?? 'torch',
+      seed: options.seed ?? 0,
+    });
+  }
+
+  static build(architecture: Architecture, options: BuildOptions = {}): Network {
+    return new Network(architecture, options);
+  }
+
+  get device(): string {
+    return this.model.device;
+  }
+
+  /** Trainable parameters as libtorch counts them. */
+  parameterCount(): number {
+    return this.model.parameterCount();
+  }
+
+  async train(
+    train: TensorData,
+    validation: TensorData | null,
+    options: NativeTrainOptions,
+    onProgress?: (event: NativeProgressEvent) => void,
+  ): Promise<NativeTrainResult> {
+    return this.model.train(train.native, validation?.native ?? null, options, onProgress);
+  }
+
+  /** Asks a running training to stop after the current batch; it resolves with status `stopped`. */
+  stop(): void {
+    this.model.stop();
+  }
+
+  async evaluate(data: TensorData, options?: NativeRunOptions): Promise<NativeEvalResult> {
+    return this.model.evaluate(data.native, options);
+  }
+
+  /** Logits, row-major: count x classes. */
+  async predict(
+    data: TensorData,
+    options?: NativeRunOptions,
+  ): Promise<{ logits: Float32Array; count: number; classes: number }> {
+    return this.model.predict(data.native, options);
+  }
+
+  getWeights(): WeightMap {
+    return this.model.getWeights();
+  }
+
+  /** Copies the given tensors by name; returns how many were copied. */
+  setWeights(weights: WeightMap): number {
+    return this.model.setWeights(weights);
+  }
+
+  save(path: string): void {
+    this.model.save(path);
+  }
+
+  load(path: string): void {
+    this.model.load(path);
+  }
+}

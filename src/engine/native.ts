@@ -1,0 +1,165 @@
+/**
+ * The raw binding: the shapes of what the native addon (native/nascent.cc) takes and returns.
+ * Everything above this file uses the typed facade in ./engine.ts instead.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EnginePlan } from './plan.js';
+
+export interface WeightTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+export type WeightMap = Record<string, WeightTensor>;
+
+export interface NativeEpochRecord {
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly trainAccuracy: number;
+  readonly valLoss: number | null;
+  readonly valAccuracy: number | null;
+  readonly lr: number;
+  readonly seconds: number;
+}
+
+export type NativeProgressEvent =
+  | {
+      readonly type: 'batch';
+      readonly epoch: number;
+      readonly batch: number;
+      readonly batches: number;
+      readonly loss: number;
+    }
+  | { readonly type: 'epoch'; readonly record: NativeEpochRecord };
+
+export interface NativeTrainOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: 'adamw' | 'adam' | 'sgd';
+  lr: number;
+  weightDecay: number;
+  momentum?: number;
+  nesterov?: boolean;
+  eps?: number;
+  beta1?: number;
+  beta2?: number;
+  schedule: 'constant' | 'exponential' | 'cosine' | 'step';
+  decaySteps?: number;
+  decayRate?: number;
+  staircase?: boolean;
+  milestones?: number[];
+  gamma?: number;
+  /** Early stopping on validation loss; omit or negative for none. */
+  patience?: number;
+  minDelta?: number;
+  restoreBest?: boolean;
+  threads?: number;
+  seed: number;
+  progressEvery?: number;
+  maxStepsPerEpoch?: number;
+  evalBatchSize?: number;
+}
+
+export interface NativeTrainResult {
+  readonly epochs: NativeEpochRecord[];
+  readonly status: 'completed' | 'early_stopped' | 'stopped' | 'diverged';
+  readonly reason?: string;
+  readonly bestEpoch: number;
+  readonly steps: number;
+  readonly images: number;
+  readonly seconds: number;
+  readonly threads: number;
+}
+
+export interface NativeEvalResult {
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly count: number;
+}
+
+export interface NativeDataset {
+  readonly count: number;
+  readonly device: string;
+  release(): void;
+}
+
+export interface NativeDatasetShape {
+  count: number;
+  channels: number;
+  height: number;
+  width: number;
+  classes: number;
+  mean?: readonly number[];
+  std?: readonly number[];
+  device: string;
+}
+
+export interface NativeRunOptions {
+  batchSize?: number;
+  threads?: number;
+}
+
+export interface NativeModel {
+  readonly device: string;
+  train(
+    train: NativeDataset,
+    validation: NativeDataset | null,
+    options: NativeTrainOptions,
+    onProgress?: (event: NativeProgressEvent) => void,
+  ): Promise<NativeTrainResult>;
+  evaluate(data: NativeDataset, options?: NativeRunOptions): Promise<NativeEvalResult>;
+  predict(
+    data: NativeDataset,
+    options?: NativeRunOptions,
+  ): Promise<{ logits: Float32Array; count: number; classes: number }>;
+  stop(): void;
+  parameterCount(): number;
+  getWeights(): WeightMap;
+  setWeights(weights: WeightMap): number;
+  save(path: string): void;
+  load(path: string): void;
+}
+
+export interface NativeInfo {
+  readonly torchVersion: string;
+  readonly cudaAvailable: boolean;
+  readonly cudaDevices: number;
+  readonly hardwareCores: number;
+  readonly mallocTuned: boolean;
+}
+
+export interface NativeBinding {
+  Dataset: new (images: Uint8Array, labels: Uint8Array, shape: NativeDatasetShape) => NativeDataset;
+  Model: new (
+    plan: EnginePlan,
+    options: { device: string; init: 'glorot' | 'kaiming' | 'torch'; seed: number },
+  ) => NativeModel;
+  info(): NativeInfo;
+}
+
+function findAddon(): string {
+  const fromEnv = process.env.NASCENT_ADDON;
+  if (fromEnv) return fromEnv;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 6; depth += 1) {
+    const candidate = join(dir, 'build', 'native', 'Release', 'nascent.node');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error(
+    'the native engine is not built: run `npm run build:native` (needs libtorch: `apt-get install libtorch-dev`)',
+  );
+}
+
+let binding: NativeBinding | undefined;
+
+/** Loads the addon once. */
+export function loadNative(): NativeBinding {
+  if (!binding) {
+    const require = createRequire(import.meta.url);
+    binding = require(findAddon()) as NativeBinding;
+  }
+  return binding;
+}

@@ -1,0 +1,84 @@
+/**
+ * A dataset made ready for training: loaded, optionally subset, split into training and
+ * validation by seed, and copied once into native memory, where it stays for every candidate.
+ */
+import { NORMALISATION, assertDatasetName, loadDataset } from '../data/registry.js';
+import { splitTrainValidation, takeSubset } from '../data/split.js';
+import type { ImageDataset } from '../data/types.js';
+import { TensorData } from '../engine/engine.js';
+import type { InputShape } from '../space/ir.js';
+
+export interface PreparedData {
+  readonly dataset: string;
+  readonly input: InputShape;
+  readonly classes: readonly string[];
+  readonly train: TensorData;
+  readonly validation: TensorData | null;
+  readonly test: TensorData;
+  release(): void;
+}
+
+export interface PrepareOptions {
+  dataDir?: string;
+  download?: boolean;
+  /** Use only this many training images (before the validation split). */
+  subset?: number;
+  /** Use only this many test images. */
+  testSubset?: number;
+  validationFraction: number;
+  /** Seed of the subset and the split; kept apart from the training seed. */
+  splitSeed?: number;
+  standardise: boolean;
+  device?: string;
+  log?: (message: string) => void;
+}
+
+export function prepareImages(
+  name: string,
+  splits: { train: ImageDataset; test: ImageDataset },
+  options: PrepareOptions,
+): PreparedData {
+  const datasetName = assertDatasetName(name);
+  const splitSeed = options.splitSeed ?? 0;
+  let train = splits.train;
+  if (options.subset !== undefined) train = takeSubset(train, options.subset, splitSeed);
+  let test = splits.test;
+  if (options.testSubset !== undefined) test = takeSubset(test, options.testSubset, splitSeed);
+  const normalisation = options.standardise ? NORMALISATION[datasetName] : undefined;
+  const tensorOptions = {
+    ...(normalisation ? { normalisation } : {}),
+    device: options.device ?? 'cpu',
+  };
+  let validation: ImageDataset | null = null;
+  if (options.validationFraction > 0) {
+    const parts = splitTrainValidation(train, {
+      validationFraction: options.validationFraction,
+      seed: splitSeed,
+    });
+    train = parts.train;
+    validation = parts.validation;
+  }
+  const prepared = {
+    dataset: datasetName,
+    input: { channels: train.channels, height: train.height, width: train.width },
+    classes: train.classes,
+    train: TensorData.fromImages(train, tensorOptions),
+    validation: validation ? TensorData.fromImages(validation, tensorOptions) : null,
+    test: TensorData.fromImages(test, tensorOptions),
+    release(): void {
+      prepared.train.release();
+      prepared.validation?.release();
+      prepared.test.release();
+    },
+  };
+  return prepared;
+}
+
+export async function prepareData(name: string, options: PrepareOptions): Promise<PreparedData> {
+  const splits = await loadDataset(assertDatasetName(name), {
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.download !== undefined ? { download: options.download } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  return prepareImages(name, splits, options);
+}

@@ -1,0 +1,112 @@
+/**
+ * The training evaluator: maps an architecture, a protocol and a budget to metrics.
+ */
+import {
+  type EpochRecord,
+  Network,
+  type ProgressEvent,
+  type TrainResult,
+} from '../engine/engine.js';
+import type { Architecture } from '../space/ir.js';
+import type { PreparedData } from './prepared-data.js';
+import type { TrainingProtocol } from './protocols.js';
+
+export interface TrainingBudget {
+  /** Overrides the protocol's epoch count. */
+  epochs?: number;
+  /** Caps the batches per epoch (for benchmarks and smoke runs). */
+  maxStepsPerEpoch?: number;
+}
+
+export interface TrainArchitectureOptions {
+  protocol: TrainingProtocol;
+  budget?: TrainingBudget;
+  seed: number;
+  threads?: number;
+  device?: string;
+  progressEvery?: number;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Called with the network before training, e.g. to inherit weights or to keep a stop handle. */
+  beforeTraining?: (network: Network) => void;
+}
+
+export interface TrainingReport {
+  readonly params: number;
+  readonly flops: number;
+  readonly macs: number;
+  readonly status: TrainResult['status'];
+  readonly reason?: string;
+  readonly epochs: readonly EpochRecord[];
+  /** 1-based epoch whose weights were kept (lowest validation loss under early stopping). */
+  readonly bestEpoch: number;
+  readonly valAccuracy: number | null;
+  readonly valLoss: number | null;
+  readonly testAccuracy: number;
+  readonly testLoss: number;
+  readonly trainSeconds: number;
+  readonly imagesPerSecond: number;
+  readonly threads: number;
+}
+
+export interface TrainedArchitecture {
+  readonly network: Network;
+  readonly report: TrainingReport;
+}
+
+export async function trainArchitecture(
+  architecture: Architecture,
+  data: PreparedData,
+  options: TrainArchitectureOptions,
+): Promise<TrainedArchitecture> {
+  const { protocol } = options;
+  const network = Network.build(architecture, {
+    init: protocol.init,
+    seed: options.seed,
+    ...(options.device ? { device: options.device } : {}),
+  });
+  options.beforeTraining?.(network);
+  const usesValidation = data.validation !== null;
+  const training = { ...protocol.training };
+  if (!usesValidation) {
+    delete (training as { patience?: number }).patience;
+    delete (training as { restoreBest?: boolean }).restoreBest;
+  }
+  const result = await network.train(
+    data.train,
+    data.validation,
+    {
+      ...training,
+      epochs: options.budget?.epochs ?? protocol.training.epochs,
+      seed: options.seed,
+      ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.budget?.maxStepsPerEpoch
+        ? { maxStepsPerEpoch: options.budget.maxStepsPerEpoch }
+        : {}),
+      ...(options.progressEvery ? { progressEvery: options.progressEvery } : {}),
+    },
+    options.onProgress,
+  );
+  const test = await network.evaluate(
+    data.test,
+    options.threads ? { threads: options.threads } : {},
+  );
+  const best =
+    result.epochs.find((epoch) => epoch.epoch === result.bestEpoch) ?? result.epochs.at(-1);
+  const report: TrainingReport = {
+    params: network.summary.params,
+    flops: network.summary.flops,
+    macs: network.summary.macs,
+    status: result.status,
+    ...(result.reason ? { reason: result.reason } : {}),
+    epochs: result.epochs,
+    bestEpoch: result.bestEpoch,
+    valAccuracy: best?.valAccuracy ?? null,
+    valLoss: best?.valLoss ?? null,
+    testAccuracy: test.accuracy,
+    testLoss: test.loss,
+    trainSeconds: result.seconds,
+    imagesPerSecond: result.seconds > 0 ? result.images / result.seconds : 0,
+    threads: result.threads,
+  };
+  return { network, report };
+}

@@ -1,0 +1,44 @@
+import type { ImageDataset } from '../src/data/types.js';
+import { Random } from '../src/util/random.js';
+
+/**
+ * A small learnable image set: each class has its own bright square position, plus noise, so a
+ * small CNN can learn it in a few steps.
+ */
+export function syntheticImages(
+  count: number,
+  options: { channels?: number; size?: number; classes?: number; seed?: number } = {},
+): ImageDataset {
+  const channels = options.channels ?? 1;
+  const size = options.size ?? 12;
+  const classes = options.classes ?? 4;
+  const random = new Random(options.seed ?? 1);
+  const images = new Uint8Array(count * channels * size * size);
+  const labels = new Uint8Array(count);
+  const cell = Math.floor(size / 2);
+  for (let i = 0; i < count; i += 1) {
+    const label = i % classes;
+    labels[i] = label;
+    const top = (label >> 1) % 2 === 0 ? 0 : cell;
+    const left = label % 2 === 0 ? 0 : cell;
+    for (let c = 0; c < channels; c += 1) {
+      for (let y = 0; y < size; y += 1) {
+        for (let x = 0; x < size; x += 1) {
+          const inside = y >= top && y < top + cell && x >= left && x < left + cell;
+          const noise = random.int(0, 60);
+          images[((i * channels + c) * size + y) * size + x] = inside ? 180 + noise : noise;
+        }
+      }
+    }
+  }
+  return {
+    name: 'synthetic',
+    images,
+    labels,
+    count,
+    channels,
+    height: size,
+    width: size,
+    classes: Array.from({ length: classes }, (_, k) => `class ${k}`),
+  };
+}
