@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sets up Nascent on a fresh Debian machine: system packages (libtorch, the Fashion-MNIST data set,
+# a C++ toolchain, PyTorch for the reference checks), npm packages, the native addon and the
+# TypeScript build. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libtorch-dev python3-torch dataset-fashion-mnist cmake g++ make python3 xz-utils)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "setup: building the native engine and the TypeScript sources"
+npm run --silent build:native >/tmp/nascent-native-build.log 2>&1 || {
+  tail -40 /tmp/nascent-native-build.log
+  echo "setup: the native build failed (full log: /tmp/nascent-native-build.log)" >&2
+  exit 1
+}
+npm run --silent build:ts
+echo "setup: done ($(node -e "import('./dist/src/engine/engine.js').then(m => { const i = m.engineInfo(); console.log('libtorch ' + i.torchVersion + (i.cudaAvailable ? ', CUDA' : ', CPU')); })"))"
