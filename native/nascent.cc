@@ -31,10 +31,13 @@ namespace {
 
 // Activations are freed and reallocated every batch. With glibc's defaults, buffers above the
 // dynamic mmap threshold go back to the OS each time and come back as page faults (about 40% of
-// training time measured here). Keep them in the heap instead.
+// training time measured here). Keep them in the heap instead. Node's worker threads that ran
+// before the addon loaded already have arenas of their own, which glibc trims whenever their top
+// chunk frees up, regardless of the trim threshold: M_TOP_PAD keeps 64 MiB there too.
 bool TuneMalloc() {
   bool ok = mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) == 1;
   ok = mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024) == 1 && ok;
+  ok = mallopt(M_TOP_PAD, 64 * 1024 * 1024) == 1 && ok;
   ok = mallopt(M_ARENA_MAX, 1) == 1 && ok;
   return ok;
 }

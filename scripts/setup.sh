@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev python3-torch dataset-fashion-mnist cmake g++ make python3 xz-utils)
+# libopenblas0-openmp: without it Debian's libtorch runs dense layers on the reference BLAS
+# (about 6 GFLOP/s here); OpenBLAS takes over libblas.so.3 through the alternatives system.
+packages=(libtorch-dev python3-torch libopenblas0-openmp dataset-fashion-mnist cmake g++ make python3 xz-utils)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
