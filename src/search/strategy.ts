@@ -1,0 +1,51 @@
+/**
+ * Strategies ask for candidates and are told their results, so the same strategy runs
+ * sequentially, in a local pool or over distributed workers. A strategy's whole state is
+ * JSON (`snapshot`), so a run resumes exactly where it stopped.
+ */
+
+export type Direction = 'maximize' | 'minimize';
+
+export interface Objective {
+  /** A metric name, e.g. `accuracy` (validation accuracy), `params`, `flops`. */
+  readonly metric: string;
+  readonly direction: Direction;
+}
+
+/** `metric >= value` or `metric <= value`; a candidate that breaks one is infeasible. */
+export interface Constraint {
+  readonly metric: string;
+  readonly op: '>=' | '<=';
+  readonly value: number;
+}
+
+export type EvaluationStatus = 'ok' | 'killed' | 'failed';
+
+/** A candidate the strategy wants evaluated. */
+export interface Proposal<G> {
+  readonly genome: G;
+  /** Ids of the candidates it was made from (empty for sampled ones). */
+  readonly parents: readonly string[];
+  /** How it was made: `sample`, `mutate`, `crossover`, `crossover+mutate`, ... */
+  readonly operator: string;
+}
+
+/** A proposal after evaluation, as the strategy is told it. */
+export interface Evaluated<G> {
+  readonly id: string;
+  readonly genome: G;
+  readonly parents: readonly string[];
+  readonly status: EvaluationStatus;
+  /** Objective and constraint metrics; killed candidates carry their low-fidelity values. */
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface Strategy<G> {
+  readonly name: string;
+  /** Up to `count` proposals; fewer (or none) when the strategy waits for results. */
+  ask(count: number): Proposal<G>[];
+  /** Results, in any order, of proposals this strategy made. */
+  tell(results: readonly Evaluated<G>[]): void;
+  /** The whole state as JSON, for resume. */
+  snapshot(): unknown;
+}
