@@ -1,3 +1,7 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeIdx } from '../src/data/idx.js';
 import type { ImageDataset } from '../src/data/types.js';
 import { Random } from '../src/util/random.js';
 
@@ -41,4 +45,19 @@ export function syntheticImages(
     width: size,
     classes: Array.from({ length: classes }, (_, k) => `class ${k}`),
   };
+}
+
+/** A Fashion-MNIST-shaped directory (28x28 IDX files, gzip) holding a learnable synthetic task. */
+export function fakeFashionMnist(train: number, test: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nascent-fmnist-'));
+  const write = (prefix: string, count: number, seed: number): void => {
+    const data = syntheticImages(count, { size: 28, classes: 4, seed });
+    writeIdx(join(dir, `${prefix}-images-idx3-ubyte.gz`), data.images, [count, 28, 28], {
+      gzip: true,
+    });
+    writeIdx(join(dir, `${prefix}-labels-idx1-ubyte.gz`), data.labels, [count], { gzip: true });
+  };
+  write('train', train, 1);
+  write('t10k', test, 2);
+  return dir;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { inspectCommand } from './inspect.js';
+import { runsCommand, searchCommand, showCommand } from './search.js';
 import { trainCommand } from './train.js';
 
 function integer(name: string, min: number) {
@@ -56,6 +57,74 @@ program
   .option('--no-progress', 'no progress bar')
   .action(async (options) => {
     process.stdout.write(`${await trainCommand(options)}\n`);
+  });
+
+function positive(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isFinite(number) || number <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive number`);
+    return number;
+  };
+}
+
+program
+  .command('search')
+  .description('search architectures: evolve candidates, train them, store every result')
+  .option('--config <file>', 'search configuration (YAML), e.g. configs/fashion-mnist.yaml')
+  .option('--resume <run>', 'continue a run from the store (id or name)')
+  .option('--store <file>', 'run store (SQLite)')
+  .option('--name <name>', 'name of the run')
+  .option('--seed <n>', 'seed of the run', integer('--seed', 0))
+  .option('--dataset <name>', 'fashion-mnist, mnist or cifar10')
+  .option('--data-dir <dir>', 'directory holding the dataset files')
+  .option('--subset <n>', 'training images used', integer('--subset', 20))
+  .option('--test-subset <n>', 'test images used', integer('--test-subset', 1))
+  .option('--strategy <name>', 'random, ga, re, mu+lambda or nsga2')
+  .option(
+    '--population <n>',
+    'population size (candidates per generation)',
+    integer('--population', 2),
+  )
+  .option('--protocol <name>', 'training protocol: course or standard')
+  .option('--epochs <n>', 'training epochs per candidate', integer('--epochs', 1))
+  .option('--max-steps <n>', 'at most this many batches per epoch', integer('--max-steps', 1))
+  .option('--inherit-weights', "children start from their parents' trained weights")
+  .option('--generations <n>', 'budget: generations', integer('--generations', 1))
+  .option('--evaluations <n>', 'budget: evaluations', integer('--evaluations', 1))
+  .option(
+    '--budget-epochs <n>',
+    'budget: training epochs across all candidates',
+    integer('--budget-epochs', 1),
+  )
+  .option('--minutes <n>', 'budget: wall-clock minutes', positive('--minutes'))
+  .option(
+    '--pool <n>',
+    'candidates trained at once (the cores are split between them)',
+    integer('--pool', 1),
+  )
+  .option('--threads <n>', 'threads per candidate', integer('--threads', 1))
+  .option('--device <device>', 'cpu, cuda or cuda:N')
+  .option('--no-progress', 'no progress bars')
+  .action(async (options) => {
+    process.stdout.write(`${await searchCommand(options)}\n`);
+  });
+
+program
+  .command('runs')
+  .description('list the runs in a store')
+  .option('--store <file>', 'run store (SQLite)', 'runs/nascent.db')
+  .action((options) => {
+    process.stdout.write(`${runsCommand(options)}\n`);
+  });
+
+program
+  .command('show <run>')
+  .description('print a run: the best candidates and the Pareto front')
+  .option('--store <file>', 'run store (SQLite)', 'runs/nascent.db')
+  .option('--top <n>', 'how many of the best to list', integer('--top', 1), 10)
+  .action((run: string, options) => {
+    process.stdout.write(`${showCommand({ run, ...options })}\n`);
   });
 
 try {

@@ -25,17 +25,20 @@ export interface SpaceGenome {
   readonly finalActivation: Activation;
 }
 
-export const genomeSpaceOptionsSchema = z
-  .object({
-    filters: z.array(z.number().int().min(1).max(GENOME_LIMITS.maxFilters)).min(1),
-    kernels: z.array(z.number().int().min(1).max(GENOME_LIMITS.maxKernel)).min(1),
-    activations: z.array(z.enum(ACTIVATIONS)).min(1),
-    finalActivations: z.array(z.enum(ACTIVATIONS)).min(1),
-    minNormal: z.number().int().min(0),
-    maxNormal: z.number().int().min(0).max(16),
-    crossover: z.enum(['one-point', 'uniform']),
-  })
-  .refine((o) => o.minNormal <= o.maxNormal, 'minNormal must not exceed maxNormal');
+/** The options' fields, without the cross-field check (so configs can take a partial). */
+export const genomeSpaceFieldsSchema = z.object({
+  filters: z.array(z.number().int().min(1).max(GENOME_LIMITS.maxFilters)).min(1),
+  kernels: z.array(z.number().int().min(1).max(GENOME_LIMITS.maxKernel)).min(1),
+  activations: z.array(z.enum(ACTIVATIONS)).min(1),
+  finalActivations: z.array(z.enum(ACTIVATIONS)).min(1),
+  minNormal: z.number().int().min(0),
+  maxNormal: z.number().int().min(0).max(16),
+  crossover: z.enum(['one-point', 'uniform']),
+});
+export const genomeSpaceOptionsSchema = genomeSpaceFieldsSchema.refine(
+  (o) => o.minNormal <= o.maxNormal,
+  'minNormal must not exceed maxNormal',
+);
 export type GenomeSpaceOptions = z.infer<typeof genomeSpaceOptionsSchema>;
 
 export const DEFAULT_GENOME_SPACE: GenomeSpaceOptions = {

@@ -5,24 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectCommand } from '../../src/cli/inspect.js';
 import { trainCommand } from '../../src/cli/train.js';
-import { writeIdx } from '../../src/data/idx.js';
 import { parseArchitecture } from '../../src/space/ir.js';
-import { syntheticImages } from '../helpers.js';
-
-/** A Fashion-MNIST-shaped directory (28x28, 10 classes) of a learnable synthetic task. */
-function fakeFashionMnist(train: number, test: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'nascent-fmnist-'));
-  const write = (prefix: string, count: number, seed: number): void => {
-    const data = syntheticImages(count, { size: 28, classes: 4, seed });
-    writeIdx(join(dir, `${prefix}-images-idx3-ubyte.gz`), data.images, [count, 28, 28], {
-      gzip: true,
-    });
-    writeIdx(join(dir, `${prefix}-labels-idx1-ubyte.gz`), data.labels, [count], { gzip: true });
-  };
-  write('train', train, 1);
-  write('t10k', test, 2);
-  return dir;
-}
+import { fakeFashionMnist } from '../helpers.js';
 
 const GENOME = 'NC 8 3 relu;RC 8 3 relu;RC 8 3 relu;FL relu;';
 

@@ -1,0 +1,179 @@
+import cliProgress from 'cli-progress';
+import { type SearchConfig, loadSearchConfig } from '../search/config.js';
+import { paretoFront } from '../search/pareto.js';
+import { sortByRanking } from '../search/ranking.js';
+import { type SearchEvent, runSearch } from '../search/runner.js';
+import { RunStore } from '../store/index.js';
+import { formatCount, formatSeconds, table } from './format.js';
+
+export interface SearchCommandOptions extends Record<string, unknown> {
+  config?: string;
+  resume?: string;
+  progress?: boolean;
+}
+
+const percent = (value: number | undefined): string =>
+  value === undefined ? '-' : `${(100 * value).toFixed(2)}%`;
+
+function candidateLine(event: Extract<SearchEvent, { type: 'candidate-done' }>): string {
+  const m = event.metrics;
+  const status = event.reused ? 'reused' : event.status;
+  const detail = event.error ? `  (${event.error})` : '';
+  return `gen ${event.generation}  ${event.id}  ${status.padEnd(6)}  acc ${percent(m.accuracy)}  params ${formatCount(m.params ?? 0).padStart(9)}  ${event.genome}${m.train_seconds !== undefined && !event.reused ? `  ${formatSeconds(m.train_seconds)}` : ''}${detail}`;
+}
+
+export async function searchCommand(options: SearchCommandOptions): Promise<string> {
+  const { config: file, resume, progress, ...overrides } = options;
+  const config: SearchConfig = loadSearchConfig(file, overrides);
+  const out = (line: string): void => void process.stdout.write(`${line}\n`);
+  const bars =
+    progress !== false && process.stderr.isTTY
+      ? new cliProgress.MultiBar(
+          {
+            format: '  {id} [{bar}] epoch {value}/{total} {acc}',
+            hideCursor: true,
+            clearOnComplete: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  const running = new Map<string, cliProgress.SingleBar>();
+  const print = (line: string): void => (bars ? bars.log(`${line}\n`) : out(line));
+  let started = Date.now();
+  const { runId, reason } = await runSearch({
+    config,
+    ...(resume ? { resume } : {}),
+    onEvent: (event) => {
+      switch (event.type) {
+        case 'run':
+          started = Date.now();
+          print(
+            `${event.resumed ? 'resuming' : 'started'} run ${event.runId}: ${event.config.strategy.name} over the ${event.config.space.name} space on ${event.config.dataset.name}, store ${event.config.store}`,
+          );
+          break;
+        case 'generation':
+          print(`generation ${event.generation}: ${event.candidates} candidates`);
+          break;
+        case 'candidate-start':
+          if (bars) running.set(event.id, bars.create(event.epochs, 0, { id: event.id, acc: '' }));
+          break;
+        case 'candidate-epoch':
+          running
+            .get(event.id)
+            ?.update(event.epoch, { acc: `val acc ${percent(event.valAccuracy ?? undefined)}` });
+          break;
+        case 'candidate-done': {
+          const bar = running.get(event.id);
+          if (bar) {
+            bars?.remove(bar);
+            running.delete(event.id);
+          }
+          print(candidateLine(event));
+          break;
+        }
+        case 'finished':
+          print(
+            `finished run ${event.runId} (${event.reason}): ${event.evaluated} evaluations in ${formatSeconds((Date.now() - started) / 1000)}`,
+          );
+          break;
+      }
+    },
+  });
+  bars?.stop();
+  return [
+    `run ${runId} stopped: ${reason}`,
+    showCommand({ run: runId, store: config.store, top: 5 }),
+  ].join('\n');
+}
+
+export function runsCommand(options: { store: string }): string {
+  const store = RunStore.open(options.store);
+  try {
+    const rows = store.listRuns().map((run) => {
+      const evaluations = store.evaluations(run.id, {});
+      const best = Math.max(
+        ...evaluations.map((e) => (e.metrics as Record<string, number>).accuracy ?? -1),
+        -1,
+      );
+      return [
+        run.id,
+        run.name ?? '',
+        run.status,
+        run.strategy,
+        run.space,
+        run.dataset,
+        evaluations.length,
+        best < 0 ? '-' : percent(best),
+        run.updatedAt,
+      ];
+    });
+    if (rows.length === 0) return `no runs in ${options.store}`;
+    return table(
+      [
+        'run',
+        'name',
+        'status',
+        'strategy',
+        'space',
+        'dataset',
+        'evaluations',
+        'best val acc',
+        'updated',
+      ],
+      rows,
+    );
+  } finally {
+    store.close();
+  }
+}
+
+export function showCommand(options: { run: string; store: string; top?: number }): string {
+  const store = RunStore.open(options.store);
+  try {
+    const run = store.getRun(options.run);
+    const config = run.config as SearchConfig;
+    const evaluated = store
+      .evaluations(run.id, {})
+      .map((e) => ({ ...e, metrics: e.metrics as Record<string, number> }));
+    const ranked = sortByRanking(evaluated, config.objectives, config.constraints);
+    const row = (e: (typeof evaluated)[number]): (string | number)[] => [
+      e.candidateId,
+      e.generation,
+      e.status,
+      percent(e.metrics.accuracy),
+      percent(e.metrics.test_accuracy),
+      formatCount(e.metrics.params ?? 0),
+      formatCount(e.metrics.flops ?? 0),
+      e.genome,
+    ];
+    const head = ['candidate', 'gen', 'status', 'val acc', 'test acc', 'params', 'FLOPs', 'genome'];
+    const frontObjectives =
+      config.objectives.length > 1
+        ? config.objectives
+        : [
+            { metric: 'accuracy', direction: 'maximize' as const },
+            { metric: 'params', direction: 'minimize' as const },
+          ];
+    const front = sortByRanking(
+      paretoFront(
+        evaluated.filter((e) => e.status === 'ok'),
+        frontObjectives,
+        config.constraints,
+      ),
+      config.objectives,
+      config.constraints,
+    );
+    const objectives = config.objectives.map((o) => `${o.direction} ${o.metric}`).join(', ');
+    const constraints = config.constraints.map((c) => `${c.metric} ${c.op} ${c.value}`).join(', ');
+    return [
+      `run ${run.id}${run.name ? ` (${run.name})` : ''}: ${run.status}, ${run.strategy} over ${run.space} on ${run.dataset}, ${evaluated.length} evaluations`,
+      `objectives: ${objectives}${constraints ? `; constraints: ${constraints}` : ''}`,
+      `best ${Math.min(options.top ?? 10, ranked.length)}:`,
+      table(head, ranked.slice(0, options.top ?? 10).map(row)),
+      `Pareto front (${frontObjectives.map((o) => o.metric).join(' vs ')}):`,
+      table(head, front.map(row)),
+    ].join('\n');
+  } finally {
+    store.close();
+  }
+}

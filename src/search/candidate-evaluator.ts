@@ -1,0 +1,166 @@
+/**
+ * Evaluates one candidate: trains its architecture under the run's protocol and budget, with
+ * early kill and weight inheritance, and returns the metrics a strategy is told. Failures (an
+ * architecture the engine refuses, a diverging loss) become `failed` results with the reason.
+ */
+import { createHash } from 'node:crypto';
+import type { EpochRecord, Network, WeightMap } from '../engine/engine.js';
+import type { PreparedData } from '../evaluate/prepared-data.js';
+import type { TrainingProtocol } from '../evaluate/protocols.js';
+import { trainArchitecture } from '../evaluate/train.js';
+import type { Architecture } from '../space/ir.js';
+import type { EvaluationStatus } from './strategy.js';
+
+export interface EvaluationSettings {
+  readonly protocol: TrainingProtocol;
+  readonly epochs: number;
+  readonly maxStepsPerEpoch?: number;
+  readonly killBelow?: { readonly epoch: number; readonly accuracy: number };
+  readonly seed: number;
+  readonly threads?: number;
+  readonly device: string;
+}
+
+export interface CandidateResult {
+  readonly status: EvaluationStatus;
+  readonly error?: string;
+  /** Epochs trained. */
+  readonly fidelity: number;
+  /** accuracy (validation, best epoch), val_loss, test_accuracy, params, flops, train_seconds, inherited_tensors */
+  readonly metrics: Record<string, number>;
+  readonly epochs: readonly EpochRecord[];
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  /** Trained weights, for children to inherit (only when asked for). */
+  readonly weights?: WeightMap;
+}
+
+/** What makes two evaluations interchangeable: same data, protocol, budget and seed. */
+export function evaluationKey(
+  dataset: Record<string, unknown>,
+  settings: EvaluationSettings,
+): string {
+  const identity = {
+    dataset,
+    protocol: settings.protocol.name,
+    epochs: settings.epochs,
+    maxStepsPerEpoch: settings.maxStepsPerEpoch ?? null,
+    killBelow: settings.killBelow ?? null,
+    seed: settings.seed,
+  };
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 24);
+}
+
+/**
+ * Copies the parents' trained tensors into the child wherever the child has a tensor of the same
+ * name (the node id, i.e. the layer's identity) and the same shape. The first parent wins.
+ */
+export function inheritWeights(network: Network, parents: readonly WeightMap[]): number {
+  if (parents.length === 0) return 0;
+  const own = network.getWeights();
+  const chosen: WeightMap = {};
+  for (const [name, tensor] of Object.entries(own)) {
+    for (const parent of parents) {
+      const source = parent[name];
+      if (
+        source &&
+        source.shape.length === tensor.shape.length &&
+        source.shape.every((d, i) => d === tensor.shape[i])
+      ) {
+        chosen[name] = source;
+        break;
+      }
+    }
+  }
+  return Object.keys(chosen).length === 0 ? 0 : network.setWeights(chosen);
+}
+
+export async function evaluateCandidate(
+  architecture: Architecture,
+  data: PreparedData,
+  settings: EvaluationSettings,
+  options: {
+    parentWeights?: readonly WeightMap[];
+    keepWeights?: boolean;
+    onEpoch?: (record: EpochRecord) => void;
+  } = {},
+): Promise<CandidateResult> {
+  const startedAt = new Date().toISOString();
+  let inherited = 0;
+  let killed = false;
+  let network: Network | undefined;
+  try {
+    const { network: trained, report } = await trainArchitecture(architecture, data, {
+      protocol: settings.protocol,
+      budget: {
+        epochs: settings.epochs,
+        ...(settings.maxStepsPerEpoch ? { maxStepsPerEpoch: settings.maxStepsPerEpoch } : {}),
+      },
+      seed: settings.seed,
+      ...(settings.threads ? { threads: settings.threads } : {}),
+      device: settings.device,
+      beforeTraining: (built) => {
+        network = built;
+        inherited = inheritWeights(built, options.parentWeights ?? []);
+      },
+      onProgress: (event) => {
+        if (event.type !== 'epoch') return;
+        options.onEpoch?.(event.record);
+        const kill = settings.killBelow;
+        if (
+          kill &&
+          event.record.epoch === kill.epoch &&
+          (event.record.valAccuracy ?? 0) < kill.accuracy
+        ) {
+          killed = true;
+          network?.stop();
+        }
+      },
+    });
+    const metrics: Record<string, number> = {
+      params: report.params,
+      flops: report.flops,
+      test_accuracy: report.testAccuracy,
+      train_seconds: report.trainSeconds,
+      inherited_tensors: inherited,
+    };
+    if (report.valAccuracy !== null) metrics.accuracy = report.valAccuracy;
+    if (report.valLoss !== null) metrics.val_loss = report.valLoss;
+    const finishedAt = new Date().toISOString();
+    if (report.status === 'diverged') {
+      return {
+        status: 'failed',
+        error: report.reason ?? 'the loss diverged',
+        fidelity: report.epochs.length,
+        metrics,
+        epochs: report.epochs,
+        startedAt,
+        finishedAt,
+      };
+    }
+    return {
+      status: killed ? 'killed' : 'ok',
+      ...(killed
+        ? {
+            error: `validation accuracy ${(metrics.accuracy ?? 0).toFixed(4)} after epoch ${settings.killBelow?.epoch} is below ${settings.killBelow?.accuracy}`,
+          }
+        : {}),
+      fidelity: report.epochs.length,
+      metrics,
+      epochs: report.epochs,
+      startedAt,
+      finishedAt,
+      ...(options.keepWeights ? { weights: trained.getWeights() } : {}),
+    };
+  } catch (error) {
+    return {
+      status: 'failed',
+      error: error instanceof Error ? error.message : String(error),
+      fidelity: 0,
+      metrics: {},
+      epochs: [],
+      startedAt,
+      finishedAt: new Date().toISOString(),
+    };
+  }
+}

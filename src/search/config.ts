@@ -1,0 +1,179 @@
+/**
+ * The search configuration: a YAML file, every setting overridable on the command line,
+ * validated with messages that name the setting.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { DATASET_NAMES } from '../data/registry.js';
+import { PROTOCOL_NAMES } from '../evaluate/protocols.js';
+import { genomeSpaceFieldsSchema } from '../space/genome-space.js';
+
+const objectiveSchema = z.object({
+  metric: z.string().min(1),
+  direction: z.enum(['maximize', 'minimize']),
+});
+const constraintSchema = z.object({
+  metric: z.string().min(1),
+  op: z.enum(['>=', '<=']),
+  value: z.number(),
+});
+
+export const searchConfigSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    seed: z.number().int().min(0).default(0),
+    store: z.string().min(1).default('runs/nascent.db'),
+    dataset: z
+      .object({
+        name: z.enum(DATASET_NAMES).default('fashion-mnist'),
+        dataDir: z.string().optional(),
+        /** Training images used (before the validation split); all when absent. */
+        subset: z.number().int().min(20).optional(),
+        testSubset: z.number().int().min(1).optional(),
+        validationFraction: z.number().gt(0).lt(1).optional(),
+      })
+      .prefault({}),
+    space: z
+      .object({
+        name: z.literal('genome').default('genome'),
+        options: genomeSpaceFieldsSchema.partial().optional(),
+      })
+      .prefault({}),
+    strategy: z
+      .object({
+        name: z.enum(['random', 'ga', 're', 'mu+lambda', 'nsga2']).default('ga'),
+        populationSize: z.number().int().min(2).default(10),
+        options: z.record(z.string(), z.unknown()).default({}),
+      })
+      .prefault({}),
+    objectives: z
+      .array(objectiveSchema)
+      .min(1)
+      .default([{ metric: 'accuracy', direction: 'maximize' }]),
+    constraints: z.array(constraintSchema).default([]),
+    evaluation: z
+      .object({
+        protocol: z.enum(PROTOCOL_NAMES as [string, ...string[]]).default('course'),
+        epochs: z.number().int().min(1).optional(),
+        maxStepsPerEpoch: z.number().int().min(1).optional(),
+        /** Stop a candidate whose validation accuracy after `epoch` epochs is below `accuracy`. */
+        killBelow: z
+          .object({ epoch: z.number().int().min(1), accuracy: z.number().min(0).max(1) })
+          .optional(),
+        /** Train each batch of candidates for `minEpochs`, promote the best 1/eta to full training. */
+        successiveHalving: z
+          .object({ minEpochs: z.number().int().min(1), eta: z.number().int().min(2) })
+          .optional(),
+        inheritWeights: z.boolean().default(false),
+      })
+      .prefault({}),
+    budget: z
+      .object({
+        generations: z.number().int().min(1).optional(),
+        evaluations: z.number().int().min(1).optional(),
+        /** Total training epochs across all candidates. */
+        epochs: z.number().int().min(1).optional(),
+        minutes: z.number().positive().optional(),
+      })
+      .prefault({})
+      .refine(
+        (b) => Object.values(b).some((v) => v !== undefined),
+        'give at least one budget: generations, evaluations, epochs or minutes',
+      ),
+    pool: z
+      .object({
+        /** Candidates trained at once; the cores are split between them. */
+        size: z.number().int().min(1).default(1),
+        threads: z.number().int().min(1).optional(),
+      })
+      .prefault({}),
+    device: z.string().default('cpu'),
+  })
+  .strict();
+
+export type SearchConfig = z.infer<typeof searchConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeIssues(error: z.ZodError, source: string): string {
+  return error.issues
+    .slice(0, 6)
+    .map((issue) => `  ${issue.path.join('.') || '(top level)'}: ${issue.message}`)
+    .join('\n')
+    .replace(/^/, `invalid search configuration (${source}):\n`);
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path.at(-1) as string] = value;
+}
+
+/** Command-line overrides: flat names mapped onto the configuration's paths. */
+export const OVERRIDE_PATHS: Readonly<Record<string, string[]>> = {
+  name: ['name'],
+  seed: ['seed'],
+  store: ['store'],
+  dataset: ['dataset', 'name'],
+  dataDir: ['dataset', 'dataDir'],
+  subset: ['dataset', 'subset'],
+  testSubset: ['dataset', 'testSubset'],
+  strategy: ['strategy', 'name'],
+  population: ['strategy', 'populationSize'],
+  protocol: ['evaluation', 'protocol'],
+  epochs: ['evaluation', 'epochs'],
+  maxSteps: ['evaluation', 'maxStepsPerEpoch'],
+  inheritWeights: ['evaluation', 'inheritWeights'],
+  generations: ['budget', 'generations'],
+  evaluations: ['budget', 'evaluations'],
+  budgetEpochs: ['budget', 'epochs'],
+  minutes: ['budget', 'minutes'],
+  pool: ['pool', 'size'],
+  threads: ['pool', 'threads'],
+  device: ['device'],
+};
+
+export function loadSearchConfig(
+  file: string | undefined,
+  overrides: Readonly<Record<string, unknown>> = {},
+): SearchConfig {
+  let raw: Record<string, unknown> = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read configuration ${file}: ${(error as Error).message}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(text);
+    } catch (error) {
+      throw new ConfigError(`${file} is not valid YAML: ${(error as Error).message}`);
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new ConfigError(`${file} must hold a mapping of settings at the top level`);
+      }
+      raw = parsed as Record<string, unknown>;
+    }
+  }
+  for (const [key, value] of Object.entries(overrides)) {
+    const path = OVERRIDE_PATHS[key];
+    if (value === undefined || !path) continue;
+    setPath(raw, path, value);
+  }
+  const result = searchConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(describeIssues(result.error, file ?? 'command line'));
+  return result.data;
+}

@@ -1,0 +1,578 @@
+/**
+ * The search loop: ask the strategy, record the proposals, evaluate them (in a local pool, with
+ * deduplication, early kill, successive halving and weight inheritance), record every result as
+ * it comes, tell the strategy, record its state. Every step is in the store before the next one
+ * starts, so a run killed at any point resumes losing at most the evaluations in flight.
+ */
+import type { WeightMap } from '../engine/engine.js';
+import { engineInfo } from '../engine/engine.js';
+import { type PreparedData, prepareData } from '../evaluate/prepared-data.js';
+import { getProtocol } from '../evaluate/protocols.js';
+import { GenomeSpace, type SpaceGenome } from '../space/genome-space.js';
+import { analyzeArchitecture } from '../space/ir.js';
+import type { CompileTarget } from '../space/space.js';
+import { type CandidateRecord, RunStore, candidateHash } from '../store/index.js';
+import {
+  type CandidateResult,
+  type EvaluationSettings,
+  evaluateCandidate,
+  evaluationKey,
+} from './candidate-evaluator.js';
+import { type SearchConfig, searchConfigSchema } from './config.js';
+import { sortByRanking } from './ranking.js';
+import { createStrategy, restoreStrategy } from './registry.js';
+import type { Evaluated, Strategy } from './strategy.js';
+
+export const CODE_VERSION = '0.1.0';
+
+export type SearchEvent =
+  | { type: 'run'; runId: string; resumed: boolean; config: SearchConfig }
+  | { type: 'generation'; generation: number; candidates: number }
+  | { type: 'candidate-start'; id: string; genome: string; generation: number; epochs: number }
+  | {
+      type: 'candidate-epoch';
+      id: string;
+      epoch: number;
+      epochs: number;
+      valAccuracy: number | null;
+    }
+  | {
+      type: 'candidate-done';
+      id: string;
+      genome: string;
+      generation: number;
+      status: CandidateResult['status'];
+      metrics: Record<string, number>;
+      error?: string;
+      reused: boolean;
+    }
+  | { type: 'finished'; runId: string; reason: string; evaluated: number };
+
+export interface RunSearchOptions {
+  config: SearchConfig;
+  /** Continue this run from the store (the config then comes from the run, with `config`'s budget and pool). */
+  resume?: string;
+  onEvent?: (event: SearchEvent) => void;
+}
+
+interface LoopState {
+  strategy: unknown;
+  generation: number;
+  /** Candidate ids of the last ask that has not been told yet. */
+  asked: string[];
+}
+
+interface Budget {
+  evaluations: number;
+  epochs: number;
+  generations: number;
+  started: number;
+}
+
+export async function runSearch(
+  options: RunSearchOptions,
+): Promise<{ runId: string; reason: string }> {
+  const store = RunStore.open(options.config.store);
+  try {
+    return await runWithStore(store, options);
+  } finally {
+    store.close();
+  }
+}
+
+async function runWithStore(
+  store: RunStore,
+  options: RunSearchOptions,
+): Promise<{ runId: string; reason: string }> {
+  let config = options.config;
+  let runId: string;
+  let saved: { phase: string; state: unknown } | undefined;
+  if (options.resume) {
+    const run = store.getRun(options.resume);
+    // The stored config, with the new budget, pool and device (the only settings a resume may change).
+    config = searchConfigSchema.parse({
+      ...(run.config as Record<string, unknown>),
+      budget: options.config.budget,
+      pool: options.config.pool,
+      device: options.config.device,
+      store: options.config.store,
+    });
+    runId = run.id;
+    saved = store.latestStrategyState(runId);
+    store.setRunStatus(runId, 'running');
+    store.logEvent(runId, 'resumed', `resumed with budget ${JSON.stringify(config.budget)}`);
+  } else {
+    runId = store.createRun({
+      ...(config.name ? { name: uniqueRunName(store, config.name) } : {}),
+      space: config.space.name,
+      strategy: config.strategy.name,
+      dataset: config.dataset.name,
+      seed: config.seed,
+      config,
+      codeVersion: CODE_VERSION,
+    }).id;
+  }
+  options.onEvent?.({ type: 'run', runId, resumed: Boolean(options.resume), config });
+
+  const protocol = getProtocol(config.evaluation.protocol);
+  const log = (message: string): void => void process.stderr.write(`${message}\n`);
+  let data: PreparedData | undefined;
+  try {
+    data = await prepareData(config.dataset.name, {
+      ...(config.dataset.dataDir !== undefined ? { dataDir: config.dataset.dataDir } : {}),
+      ...(config.dataset.subset !== undefined ? { subset: config.dataset.subset } : {}),
+      ...(config.dataset.testSubset !== undefined ? { testSubset: config.dataset.testSubset } : {}),
+      validationFraction: config.dataset.validationFraction ?? protocol.validationFraction,
+      standardise: protocol.standardise,
+      device: config.device,
+      splitSeed: config.seed,
+      log,
+    });
+    const search = new SearchLoop(store, runId, config, data, options.onEvent);
+    const reason = await search.run(saved);
+    store.setRunStatus(runId, 'finished');
+    store.logEvent(runId, 'finished', reason);
+    options.onEvent?.({ type: 'finished', runId, reason, evaluated: store.evaluationCount(runId) });
+    return { runId, reason };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    store.setRunStatus(runId, 'failed', message);
+    throw error;
+  } finally {
+    data?.release();
+  }
+}
+
+/** The configured name, or `name-2`, `name-3`, ... when the store already has a run of that name. */
+function uniqueRunName(store: RunStore, name: string): string {
+  for (let n = 1; ; n += 1) {
+    const candidate = n === 1 ? name : `${name}-${n}`;
+    if (!store.findRun(candidate)) return candidate;
+  }
+}
+
+class SearchLoop {
+  private readonly space: GenomeSpace;
+  private readonly target: CompileTarget;
+  private readonly settings: EvaluationSettings;
+  private readonly key: string;
+  private readonly weights = new Map<string, WeightMap>();
+  private readonly budget: Budget;
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly runId: string,
+    private readonly config: SearchConfig,
+    private readonly data: PreparedData,
+    private readonly onEvent?: (event: SearchEvent) => void,
+  ) {
+    this.space = new GenomeSpace(config.space.options ?? {});
+    this.target = { input: data.input, classes: data.classes.length };
+    const protocol = getProtocol(config.evaluation.protocol);
+    const cores = engineInfo().hardwareCores;
+    this.settings = {
+      protocol,
+      epochs: config.evaluation.epochs ?? protocol.training.epochs,
+      ...(config.evaluation.maxStepsPerEpoch
+        ? { maxStepsPerEpoch: config.evaluation.maxStepsPerEpoch }
+        : {}),
+      ...(config.evaluation.killBelow ? { killBelow: config.evaluation.killBelow } : {}),
+      seed: config.seed,
+      threads: config.pool.threads ?? Math.max(1, Math.floor(cores / config.pool.size)),
+      device: config.device,
+    };
+    this.key = evaluationKey(this.datasetIdentity(), this.settings);
+    const evaluations = store.evaluations(runId, {});
+    this.budget = {
+      evaluations: evaluations.length,
+      epochs: evaluations.reduce((sum, e) => sum + (e.reusedFrom === null ? e.fidelity : 0), 0),
+      generations: 0,
+      started: Date.now(),
+    };
+  }
+
+  private datasetIdentity(): Record<string, unknown> {
+    const d = this.config.dataset;
+    return {
+      name: d.name,
+      subset: d.subset ?? null,
+      testSubset: d.testSubset ?? null,
+      validationFraction: d.validationFraction ?? null,
+      splitSeed: this.config.seed,
+    };
+  }
+
+  private strategyOptions() {
+    return {
+      space: this.space,
+      target: this.target,
+      objectives: this.config.objectives,
+      constraints: this.config.constraints,
+      seed: this.config.seed,
+      populationSize: this.config.strategy.populationSize,
+      ...this.config.strategy.options,
+    };
+  }
+
+  /** Why the run must stop now, or undefined. */
+  private exhausted(): string | undefined {
+    const b = this.config.budget;
+    if (b.evaluations !== undefined && this.budget.evaluations >= b.evaluations)
+      return `${b.evaluations} evaluations done`;
+    if (b.epochs !== undefined && this.budget.epochs >= b.epochs)
+      return `${b.epochs} training epochs spent`;
+    if (b.minutes !== undefined && Date.now() - this.budget.started >= b.minutes * 60_000)
+      return `${b.minutes} minutes elapsed`;
+    return undefined;
+  }
+
+  async run(saved: { phase: string; state: unknown } | undefined): Promise<string> {
+    let strategy: Strategy<SpaceGenome>;
+    let state: LoopState | undefined = saved?.state as LoopState | undefined;
+    if (state) {
+      strategy = restoreStrategy(
+        this.config.strategy.name,
+        state.strategy,
+        this.strategyOptions(),
+      ) as Strategy<SpaceGenome>;
+    } else {
+      strategy = createStrategy(
+        this.config.strategy.name,
+        this.strategyOptions(),
+      ) as Strategy<SpaceGenome>;
+    }
+    let generation = state?.generation ?? 0;
+    const generationsBudget = this.config.budget.generations;
+
+    // A resumed run first answers the ask it was killed in.
+    if (saved?.phase === 'asked' && state && state.asked.length > 0) {
+      const candidates = state.asked.map((id) => this.store.getCandidate(id));
+      const stop = await this.evaluateAndTell(strategy, candidates, generation);
+      if (stop) return stop;
+      generation += 1;
+    }
+
+    for (;;) {
+      if (generationsBudget !== undefined && generation >= generationsBudget)
+        return `${generationsBudget} generations done`;
+      const reason = this.exhausted();
+      if (reason) return reason;
+      const proposals = strategy.ask(this.config.strategy.populationSize);
+      if (proposals.length === 0)
+        throw new Error(
+          `strategy ${strategy.name} proposed nothing while no evaluation was pending`,
+        );
+      const candidates = this.store.transaction(() => {
+        const added = this.store.addCandidates(
+          this.runId,
+          proposals.map((proposal) => {
+            const text = this.space.format(proposal.genome);
+            const architecture = this.space.compile(proposal.genome, this.target);
+            const summary = analyzeArchitecture(architecture);
+            return {
+              generation,
+              genome: text,
+              genomeJson: this.space.toJSON(proposal.genome),
+              architecture,
+              hash: candidateHash(text, this.target),
+              operator: proposal.operator,
+              params: summary.params,
+              flops: summary.flops,
+              parents: [...proposal.parents],
+            };
+          }),
+        );
+        state = { strategy: strategy.snapshot(), generation, asked: added.map((c) => c.id) };
+        this.store.saveStrategyState(this.runId, 'asked', state);
+        return added;
+      });
+      this.onEvent?.({ type: 'generation', generation, candidates: candidates.length });
+      const stop = await this.evaluateAndTell(strategy, candidates, generation);
+      if (stop) return stop;
+      generation += 1;
+    }
+  }
+
+  /** Evaluates a batch (skipping what is already in the store), tells the strategy, saves its state. */
+  private async evaluateAndTell(
+    strategy: Strategy<SpaceGenome>,
+    candidates: readonly CandidateRecord[],
+    generation: number,
+  ): Promise<string | undefined> {
+    const results = new Map<
+      string,
+      { status: CandidateResult['status']; metrics: Record<string, number> }
+    >();
+    for (const candidate of candidates) {
+      const existing = this.store
+        .candidateEvaluations(candidate.id)
+        .filter((evaluation) => evaluation.evaluationKey === this.key)
+        .at(-1);
+      if (existing)
+        results.set(candidate.id, { status: existing.status, metrics: existing.metrics });
+    }
+    const todo = candidates.filter((c) => !results.has(c.id));
+    const halving = this.config.evaluation.successiveHalving;
+    if (halving && todo.length > 1) {
+      await this.successiveHalving(todo, halving, results);
+    } else {
+      await this.pool(todo, this.settings, results);
+    }
+    const missing = candidates.filter((c) => !results.has(c.id));
+    if (missing.length > 0) return this.exhausted() ?? 'stopped before the generation was complete';
+    const told: Evaluated<SpaceGenome>[] = candidates.map((candidate) => {
+      const result = results.get(candidate.id) as {
+        status: CandidateResult['status'];
+        metrics: Record<string, number>;
+      };
+      return {
+        id: candidate.id,
+        genome: this.space.fromJSON(candidate.genomeJson),
+        parents: candidate.parents,
+        status: result.status,
+        metrics: result.metrics,
+      };
+    });
+    strategy.tell(told);
+    this.store.saveStrategyState(this.runId, 'told', {
+      strategy: strategy.snapshot(),
+      generation: generation + 1,
+      asked: [],
+    } satisfies LoopState);
+    this.budget.generations += 1;
+    return undefined;
+  }
+
+  private async successiveHalving(
+    candidates: readonly CandidateRecord[],
+    halving: { minEpochs: number; eta: number },
+    results: Map<string, { status: CandidateResult['status']; metrics: Record<string, number> }>,
+  ): Promise<void> {
+    const low: EvaluationSettings = {
+      ...this.settings,
+      epochs: Math.min(halving.minEpochs, this.settings.epochs),
+    };
+    const lowResults = new Map<
+      string,
+      { status: CandidateResult['status']; metrics: Record<string, number> }
+    >();
+    await this.pool(candidates, low, lowResults, { record: true, final: false });
+    const ranked = sortByRanking(
+      candidates.flatMap((c) => {
+        const result = lowResults.get(c.id);
+        return result?.status === 'ok' ? [{ id: c.id, metrics: result.metrics }] : [];
+      }),
+      this.config.objectives,
+      this.config.constraints,
+    );
+    const promoted = new Set(
+      ranked.slice(0, Math.max(1, Math.floor(candidates.length / halving.eta))).map((r) => r.id),
+    );
+    for (const candidate of candidates) {
+      const result = lowResults.get(candidate.id);
+      if (!result || promoted.has(candidate.id)) continue;
+      // Recorded under the run's own key, so a resume never trains it again.
+      const status = result.status === 'ok' ? 'killed' : result.status;
+      const now = new Date().toISOString();
+      this.store.addEvaluation({
+        candidateId: candidate.id,
+        status,
+        error: `not promoted by successive halving after ${low.epochs} epoch${low.epochs === 1 ? '' : 's'}`,
+        fidelity: 0,
+        metrics: result.metrics,
+        objectives: this.objectiveValues(result.metrics),
+        evaluationKey: this.key,
+        startedAt: now,
+        finishedAt: now,
+      });
+      results.set(candidate.id, { status, metrics: result.metrics });
+    }
+    await this.pool(
+      candidates.filter((c) => promoted.has(c.id)),
+      this.settings,
+      results,
+    );
+  }
+
+  /** Runs evaluations `pool.size` at a time; each result is stored the moment it is known. */
+  private async pool(
+    candidates: readonly CandidateRecord[],
+    settings: EvaluationSettings,
+    results: Map<string, { status: CandidateResult['status']; metrics: Record<string, number> }>,
+    mode: { record: boolean; final: boolean } = { record: true, final: true },
+  ): Promise<void> {
+    const key =
+      settings === this.settings ? this.key : evaluationKey(this.datasetIdentity(), settings);
+    const inFlight = new Map<
+      string,
+      Promise<{
+        status: CandidateResult['status'];
+        metrics: Record<string, number>;
+        evaluationId: number;
+      }>
+    >();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < candidates.length) {
+        if (mode.final && this.exhausted()) return;
+        const candidate = candidates[next] as CandidateRecord;
+        next += 1;
+        const result = await this.evaluateOne(candidate, settings, key, inFlight);
+        results.set(candidate.id, result);
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.config.pool.size, candidates.length) }, worker),
+    );
+  }
+
+  private async evaluateOne(
+    candidate: CandidateRecord,
+    settings: EvaluationSettings,
+    key: string,
+    inFlight: Map<
+      string,
+      Promise<{
+        status: CandidateResult['status'];
+        metrics: Record<string, number>;
+        evaluationId: number;
+      }>
+    >,
+  ): Promise<{ status: CandidateResult['status']; metrics: Record<string, number> }> {
+    const emitDone = (
+      status: CandidateResult['status'],
+      metrics: Record<string, number>,
+      reused: boolean,
+      error?: string,
+    ): void =>
+      this.onEvent?.({
+        type: 'candidate-done',
+        id: candidate.id,
+        genome: candidate.genome,
+        generation: candidate.generation,
+        status,
+        metrics,
+        reused,
+        ...(error ? { error } : {}),
+      });
+    // Never train the same network twice under the same protocol: reuse what the store has, or
+    // wait for the identical candidate already training in this batch.
+    const previous =
+      this.store.findReusableEvaluation(candidate.hash, key) ??
+      (await inFlight.get(candidate.hash));
+    if (previous) {
+      const evaluationId = 'evaluationId' in previous ? previous.evaluationId : previous.id;
+      const metrics = previous.metrics as Record<string, number>;
+      const now = new Date().toISOString();
+      this.store.addEvaluation({
+        candidateId: candidate.id,
+        status: previous.status,
+        fidelity: 0,
+        metrics,
+        epochs: [],
+        objectives: this.objectiveValues(metrics),
+        evaluationKey: key,
+        reusedFrom: evaluationId,
+        startedAt: now,
+        finishedAt: now,
+      });
+      this.budget.evaluations += 1;
+      emitDone(previous.status, metrics, true);
+      return { status: previous.status, metrics };
+    }
+    const promise = this.train(candidate, settings, key);
+    inFlight.set(candidate.hash, promise);
+    const result = await promise;
+    return result;
+  }
+
+  private async train(
+    candidate: CandidateRecord,
+    settings: EvaluationSettings,
+    key: string,
+  ): Promise<{
+    status: CandidateResult['status'];
+    metrics: Record<string, number>;
+    evaluationId: number;
+  }> {
+    this.onEvent?.({
+      type: 'candidate-start',
+      id: candidate.id,
+      genome: candidate.genome,
+      generation: candidate.generation,
+      epochs: settings.epochs,
+    });
+    const inherit = this.config.evaluation.inheritWeights;
+    const parentWeights = inherit
+      ? candidate.parents.flatMap((id) => {
+          const weights = this.weights.get(id);
+          return weights ? [weights] : [];
+        })
+      : [];
+    const result = await evaluateCandidate(
+      candidate.architecture as Parameters<typeof evaluateCandidate>[0],
+      this.data,
+      settings,
+      {
+        parentWeights,
+        keepWeights: inherit,
+        onEpoch: (record) =>
+          this.onEvent?.({
+            type: 'candidate-epoch',
+            id: candidate.id,
+            epoch: record.epoch,
+            epochs: settings.epochs,
+            valAccuracy: record.valAccuracy,
+          }),
+      },
+    );
+    if (result.weights) {
+      this.weights.set(candidate.id, result.weights);
+      const keep = 3 * this.config.strategy.populationSize;
+      for (const id of this.weights.keys()) {
+        if (this.weights.size <= keep) break;
+        this.weights.delete(id);
+      }
+    }
+    const evaluation = this.store.addEvaluation({
+      candidateId: candidate.id,
+      status: result.status,
+      ...(result.error ? { error: result.error } : {}),
+      fidelity: result.fidelity,
+      metrics: result.metrics,
+      epochs: result.epochs,
+      objectives: this.objectiveValues(result.metrics),
+      evaluationKey: key,
+      startedAt: result.startedAt,
+      finishedAt: result.finishedAt,
+    });
+    if (result.status === 'failed')
+      this.store.logEvent(
+        this.runId,
+        'failed',
+        `${candidate.id} ${candidate.genome}: ${result.error ?? ''}`,
+      );
+    this.budget.evaluations += 1;
+    this.budget.epochs += result.fidelity;
+    this.onEvent?.({
+      type: 'candidate-done',
+      id: candidate.id,
+      genome: candidate.genome,
+      generation: candidate.generation,
+      status: result.status,
+      metrics: result.metrics,
+      reused: false,
+      ...(result.error ? { error: result.error } : {}),
+    });
+    return { status: result.status, metrics: result.metrics, evaluationId: evaluation.id };
+  }
+
+  private objectiveValues(metrics: Record<string, number>): Record<string, number> {
+    const values: Record<string, number> = {};
+    for (const objective of this.config.objectives) {
+      const value = metrics[objective.metric];
+      if (value !== undefined) values[objective.metric] = value;
+    }
+    return values;
+  }
+}

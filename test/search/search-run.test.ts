@@ -1,0 +1,180 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSearchConfig } from '../../src/search/config.js';
+import { runSearch } from '../../src/search/runner.js';
+import { RunStore } from '../../src/store/index.js';
+import { fakeFashionMnist } from '../helpers.js';
+
+const dataDir = fakeFashionMnist(600, 100);
+
+function config(store: string, overrides: Record<string, unknown> = {}) {
+  return loadSearchConfig(undefined, {
+    store,
+    dataDir,
+    subset: 400,
+    strategy: 'ga',
+    population: 4,
+    epochs: 2,
+    generations: 2,
+    protocol: 'standard',
+    inheritWeights: true,
+    ...overrides,
+  });
+}
+
+const tempStore = (): string => join(mkdtempSync(join(tmpdir(), 'nascent-search-')), 'runs.db');
+
+/** Every candidate of the run and its evaluations under the run's final key. */
+function evaluationsPerCandidate(store: RunStore, runId: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const candidate of store.candidates(runId)) counts.set(candidate.id, 0);
+  for (const evaluation of store.evaluations(runId))
+    counts.set(evaluation.candidateId, (counts.get(evaluation.candidateId) ?? 0) + 1);
+  return counts;
+}
+
+describe('nascent search', () => {
+  it('runs generations, stores every candidate with metrics and lineage, and inherits weights', async () => {
+    const path = tempStore();
+    const events: string[] = [];
+    const { runId, reason } = await runSearch({
+      config: config(path),
+      onEvent: (e) => events.push(e.type),
+    });
+    expect(reason).toBe('2 generations done');
+    const store = RunStore.open(path);
+    try {
+      const candidates = store.candidates(runId);
+      // 4 sampled, then 3 children a generation: the GA's elite carries over without retraining
+      expect(candidates).toHaveLength(4 + 3);
+      expect([...evaluationsPerCandidate(store, runId).values()].every((n) => n === 1)).toBe(true);
+      const evaluations = store.evaluations(runId);
+      for (const evaluation of evaluations.filter((e) => e.status === 'ok')) {
+        expect(evaluation.metrics.accuracy).toBeGreaterThanOrEqual(0);
+        expect(evaluation.metrics.params).toBeGreaterThan(0);
+        expect(evaluation.epochs.length).toBeGreaterThan(0);
+      }
+      const children = candidates.filter((c) => c.generation === 1);
+      expect(children.every((c) => c.parents.length > 0 || c.operator === 'elite')).toBe(true);
+      const inherited = evaluations.filter(
+        (e) => e.generation === 1 && (e.metrics.inherited_tensors ?? 0) > 0,
+      );
+      expect(inherited.length).toBeGreaterThan(0);
+      expect(store.getRun(runId).status).toBe('finished');
+      expect(events.filter((e) => e === 'candidate-done')).toHaveLength(7);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('never trains a candidate twice under the same protocol', async () => {
+    const path = tempStore();
+    const first = await runSearch({
+      config: config(path, { inheritWeights: false, generations: 1 }),
+    });
+    const second = await runSearch({
+      config: config(path, { inheritWeights: false, generations: 1 }),
+    });
+    const store = RunStore.open(path);
+    try {
+      const again = store.evaluations(second.runId);
+      const before = store.evaluations(first.runId);
+      expect(again).toHaveLength(4);
+      // same seed, same first generation: every result is reused, nothing is trained
+      expect(again.every((e) => e.reusedFrom !== null && e.fidelity === 0)).toBe(true);
+      expect(again.map((e) => e.metrics.accuracy)).toEqual(before.map((e) => e.metrics.accuracy));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('resumes a run killed with SIGKILL in the middle of a training, losing nothing', async () => {
+    const path = tempStore();
+    const args = [
+      join('dist', 'src', 'cli', 'main.js'),
+      'search',
+      '--store',
+      path,
+      '--data-dir',
+      dataDir,
+      '--subset',
+      '600',
+      '--strategy',
+      'ga',
+      '--population',
+      '4',
+      '--epochs',
+      '6',
+      '--generations',
+      '3',
+      '--protocol',
+      'standard',
+      '--name',
+      'killed-run',
+      '--no-progress',
+    ];
+    const child: ChildProcess = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // wait until some candidates are stored and the next one is training, then kill -9
+    const deadline = Date.now() + 60_000;
+    let evaluatedBeforeKill = 0;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const done = (output.match(/^gen \d+ /gm) ?? []).length;
+      if (done >= 5) {
+        await new Promise((resolve) => setTimeout(resolve, 150)); // inside the next training
+        evaluatedBeforeKill = (output.match(/^gen \d+ /gm) ?? []).length;
+        child.kill('SIGKILL');
+        break;
+      }
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`search did not progress:\n${output}`);
+    }
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(child.signalCode).toBe('SIGKILL');
+
+    const before = RunStore.open(path);
+    const run = before.getRun('killed-run');
+    const storedBefore = before.evaluationCount(run.id);
+    before.close();
+    expect(storedBefore).toBeGreaterThanOrEqual(evaluatedBeforeKill);
+    expect(storedBefore).toBeLessThan(10);
+    expect(run.status).toBe('running');
+
+    await runSearch({ config: config(path, { generations: 3 }), resume: 'killed-run' });
+    const store = RunStore.open(path);
+    try {
+      const counts = evaluationsPerCandidate(store, run.id);
+      expect(counts.size).toBe(4 + 3 + 3);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+      expect(store.getRun(run.id).status).toBe('finished');
+      expect(store.events(run.id).some((e) => e.kind === 'resumed')).toBe(true);
+      // what was stored before the kill is still there, untouched
+      expect(
+        store
+          .evaluations(run.id)
+          .slice(0, storedBefore)
+          .every((e) => e.reusedFrom === null),
+      ).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('explains a bad configuration', () => {
+    expect(() => loadSearchConfig(undefined, { population: 1, generations: 1 })).toThrow(
+      /strategy\.populationSize/,
+    );
+    expect(() => loadSearchConfig(undefined, {})).toThrow(/give at least one budget/);
+    expect(() => loadSearchConfig(undefined, { strategy: 'annealing', generations: 1 })).toThrow(
+      /strategy\.name/,
+    );
+  });
+});
