@@ -43,7 +43,8 @@ const data = await prepareData('fashion-mnist', {
 });
 
 const sections: string[] = [];
-for (const { genome, reference } of GENOMES) {
+for (const { genome, reference, ...rest } of GENOMES) {
+  const note = 'note' in rest ? ` ${rest.note}` : '';
   const architecture = genomeToArchitecture(genome, {
     input: data.input,
     classes: data.classes.length,
@@ -87,7 +88,7 @@ for (const { genome, reference } of GENOMES) {
         ['right', 'right', 'right', 'left', 'left', 'right', 'right'],
       ),
       '',
-      `Mean test accuracy ${mean.toFixed(4)}; min ${Math.min(...accuracies).toFixed(4)}, max ${Math.max(...accuracies).toFixed(4)}. Reference: ${reference}.`,
+      `Mean test accuracy ${mean.toFixed(4)}; min ${Math.min(...accuracies).toFixed(4)}, max ${Math.max(...accuracies).toFixed(4)}. Reference: ${reference}.${note}`,
     ].join('\n'),
   );
 }
@@ -103,7 +104,7 @@ const body = [
     'Protocol `course`: 54,000 training images (10% of the training set held out for validation by a fixed seed), ' +
     "test accuracy on the 10,000 test images with the best epoch's weights (lowest validation loss).",
   '',
-  ...sections,
+  sections.join('\n\n'),
 ].join('\n');
 writeSection(
   values.out ?? 'BENCHMARKS.md',

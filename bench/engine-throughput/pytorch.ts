@@ -7,8 +7,9 @@ import { z } from 'zod';
 import type { Architecture } from '../../src/space/ir.js';
 
 /** glibc malloc settings equivalent to what the native engine sets with mallopt at load time. */
-export const TUNED_GLIBC_TUNABLES =
-  'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.arena_max=1';
+import { MALLOC_TUNABLES } from '../../src/engine/malloc-tuning.js';
+
+export const TUNED_GLIBC_TUNABLES = MALLOC_TUNABLES;
 
 export type MallocMode = 'default' | 'tuned';
 

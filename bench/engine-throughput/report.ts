@@ -33,6 +33,8 @@ export interface Peak {
 }
 
 export interface ReportInput {
+  /** How Nascent ran: through the `nascent` launcher's environment, or as a library in plain Node. */
+  readonly nascentMode: 'launcher' | 'api';
   readonly command: string;
   readonly date: Date;
   readonly quick: boolean;
@@ -226,7 +228,12 @@ function verdict(input: ReportInput): string {
 export function renderSection(input: ReportInput): string {
   const { machine } = input;
   const threads = [...new Set(input.cells.map((cell) => cell.threads))].join(' and ');
-  const lines = ['## Engine throughput: Nascent vs PyTorch eager (CPU training)', ''];
+  const lines = [
+    input.nascentMode === 'launcher'
+      ? '## Engine throughput: Nascent (as the `nascent` command runs) vs PyTorch eager (CPU training)'
+      : '## Engine throughput: Nascent as a library in a plain Node process (`--api`) vs PyTorch eager (CPU training)',
+    '',
+  ];
   if (input.quick) {
     lines.push(
       '> **Quick smoke run (`--quick`): a few steps only. These numbers are not measurements.**',
@@ -238,8 +245,12 @@ export function renderSection(input: ReportInput): string {
     '',
     `- Date: ${input.date.toISOString().replace(/\.\d+Z$/, 'Z')}`,
     `- Machine: ${machine.cpuModel}, ${machine.cpus} CPUs (nproc), ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}`,
-    `- Nascent: native engine on libtorch ${input.engineTorch}, in this Node process, as a user runs it: no environment variables ` +
-      `(the engine sets its malloc options itself with mallopt when it loads: ${input.engineMallocTuned ? 'done' : 'FAILED'})`,
+    input.nascentMode === 'launcher'
+      ? `- Nascent: native engine on libtorch ${input.engineTorch}, in a Node process started the way the \`nascent\` command starts (bin/nascent): ` +
+          `the launcher sets \`GLIBC_TUNABLES=${TUNED_GLIBC_TUNABLES}\` at process start; the user sets nothing ` +
+          `(the engine's own mallopt tuning at load: ${input.engineMallocTuned ? 'done' : 'FAILED'})`
+      : `- Nascent: native engine on libtorch ${input.engineTorch}, as a library in a plain Node process: no environment variables; ` +
+          `only the engine's own malloc tuning with mallopt when it loads (${input.engineMallocTuned ? 'done' : 'FAILED'}), which cannot reach threads that already have a malloc arena`,
     `- PyTorch: ${input.pytorchVersion} eager (Debian python3-torch), \`${input.python}\` (Python ${input.pythonVersion}), BLAS_INFO=${input.blasInfo}; ` +
       `default malloc = the environment as is without GLIBC_TUNABLES; tuned malloc = ` +
       `\`GLIBC_TUNABLES=${TUNED_GLIBC_TUNABLES}\``,

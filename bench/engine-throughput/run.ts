@@ -26,6 +26,7 @@ import {
   THREAD_COUNTS,
   warmupSteps,
 } from './architectures.js';
+import { MALLOC_TUNABLES, withMallocTuning } from '../../src/engine/malloc-tuning.js';
 import { type NascentJob, measureNascent, primeThreadPool, threadPoolSize } from './nascent.js';
 import {
   type MallocMode,
@@ -44,8 +45,8 @@ import {
 } from './report.js';
 
 const MARKERS = {
-  start: '<!-- engine-throughput:start -->',
-  end: '<!-- engine-throughput:end -->',
+  launcher: { start: '<!-- engine-throughput:start -->', end: '<!-- engine-throughput:end -->' },
+  api: { start: '<!-- engine-throughput-api:start -->', end: '<!-- engine-throughput-api:end -->' },
 } as const;
 
 const HEADER = `# Benchmarks
@@ -100,6 +101,7 @@ function parseOptions(argv: readonly string[]): Options | null {
       reps: { type: 'string' },
       'steps-scale': { type: 'string' },
       quick: { type: 'boolean', default: false },
+      api: { type: 'boolean', default: false },
       out: { type: 'string' },
       python: { type: 'string', default: '/usr/bin/python3' },
       'data-dir': { type: 'string', default: FASHION_MNIST_SYSTEM_DIR },
@@ -122,13 +124,13 @@ function parseOptions(argv: readonly string[]): Options | null {
   };
 }
 
-/** GLIBC_TUNABLES is read when a process starts: run again without it, as a user runs Nascent. */
-function reexecWithoutTunables(): never {
-  console.error(
-    'note: GLIBC_TUNABLES is set; running again without it so that Nascent is measured as a user runs it',
-  );
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.GLIBC_TUNABLES;
+/**
+ * GLIBC_TUNABLES is read when a process starts. Nascent is measured as the user runs it: through
+ * the `nascent` launcher, which sets the malloc tuning at start (the user sets nothing), or, with
+ * --api, as a library in a plain Node process, where only the addon's own tuning applies.
+ */
+function reexecAs(env: NodeJS.ProcessEnv, note: string): never {
+  console.error(`note: ${note}`);
   const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env,
@@ -149,7 +151,23 @@ function rotated<T>(list: readonly T[], by: number): T[] {
 }
 
 async function main(): Promise<void> {
-  if (process.env.GLIBC_TUNABLES !== undefined) reexecWithoutTunables();
+  const api = process.argv.includes('--api');
+  if (api && process.env.GLIBC_TUNABLES !== undefined) {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.GLIBC_TUNABLES;
+    reexecAs(
+      env,
+      'running again without GLIBC_TUNABLES: --api measures Nascent as a library in a plain Node process',
+    );
+  }
+  if (!api && process.env.GLIBC_TUNABLES !== MALLOC_TUNABLES) {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.GLIBC_TUNABLES;
+    reexecAs(
+      withMallocTuning(env),
+      "running again with the nascent launcher's malloc tuning, as the nascent command runs",
+    );
+  }
   let options: Options | null;
   try {
     options = parseOptions(process.argv.slice(2));
@@ -288,6 +306,7 @@ async function main(): Promise<void> {
   data.release();
 
   const input = {
+    nascentMode: api ? ('api' as const) : ('launcher' as const),
     command,
     date: new Date(),
     quick: options.quick,
@@ -306,7 +325,7 @@ async function main(): Promise<void> {
   };
   console.log(renderTables(input));
   if (options.out) {
-    writeSection(options.out, MARKERS, renderSection(input), HEADER);
+    writeSection(options.out, api ? MARKERS.api : MARKERS.launcher, renderSection(input), HEADER);
     log(`wrote the engine-throughput section of ${options.out}`);
   } else {
     log('--quick: nothing written (give --out PATH to write the section)');

@@ -24,7 +24,20 @@ function candidateLine(event: Extract<SearchEvent, { type: 'candidate-done' }>):
 
 export async function searchCommand(options: SearchCommandOptions): Promise<string> {
   const { config: file, resume, progress, ...overrides } = options;
-  const config: SearchConfig = loadSearchConfig(file, overrides);
+  // A resume starts from the run's stored configuration; flags change its budget, pool or device.
+  let base: Record<string, unknown> = {};
+  if (resume !== undefined) {
+    if (file !== undefined) throw new Error('give either --config or --resume, not both');
+    const store = RunStore.open(
+      typeof overrides.store === 'string' ? overrides.store : 'runs/nascent.db',
+    );
+    try {
+      base = store.getRun(resume).config as Record<string, unknown>;
+    } finally {
+      store.close();
+    }
+  }
+  const config: SearchConfig = loadSearchConfig(file, overrides, base);
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   const bars =
     progress !== false && process.stderr.isTTY

@@ -143,11 +143,16 @@ export const OVERRIDE_PATHS: Readonly<Record<string, string[]>> = {
   device: ['device'],
 };
 
+/**
+ * Reads a configuration file (or starts from `base`, e.g. a stored run's configuration), applies
+ * the command-line overrides and validates the result.
+ */
 export function loadSearchConfig(
   file: string | undefined,
   overrides: Readonly<Record<string, unknown>> = {},
+  base: Readonly<Record<string, unknown>> = {},
 ): SearchConfig {
-  let raw: Record<string, unknown> = {};
+  let raw: Record<string, unknown> = structuredClone(base) as Record<string, unknown>;
   if (file !== undefined) {
     let text: string;
     try {

@@ -65,7 +65,6 @@ interface LoopState {
 interface Budget {
   evaluations: number;
   epochs: number;
-  generations: number;
   started: number;
 }
 
@@ -186,7 +185,6 @@ class SearchLoop {
     this.budget = {
       evaluations: evaluations.length,
       epochs: evaluations.reduce((sum, e) => sum + (e.reusedFrom === null ? e.fidelity : 0), 0),
-      generations: 0,
       started: Date.now(),
     };
   }
@@ -339,7 +337,6 @@ class SearchLoop {
       generation: generation + 1,
       asked: [],
     } satisfies LoopState);
-    this.budget.generations += 1;
     return undefined;
   }
 
@@ -356,7 +353,7 @@ class SearchLoop {
       string,
       { status: CandidateResult['status']; metrics: Record<string, number> }
     >();
-    await this.pool(candidates, low, lowResults, { record: true, final: false });
+    await this.pool(candidates, low, lowResults, { checkBudget: false });
     const ranked = sortByRanking(
       candidates.flatMap((c) => {
         const result = lowResults.get(c.id);
@@ -399,7 +396,7 @@ class SearchLoop {
     candidates: readonly CandidateRecord[],
     settings: EvaluationSettings,
     results: Map<string, { status: CandidateResult['status']; metrics: Record<string, number> }>,
-    mode: { record: boolean; final: boolean } = { record: true, final: true },
+    { checkBudget }: { checkBudget: boolean } = { checkBudget: true },
   ): Promise<void> {
     const key =
       settings === this.settings ? this.key : evaluationKey(this.datasetIdentity(), settings);
@@ -414,7 +411,7 @@ class SearchLoop {
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < candidates.length) {
-        if (mode.final && this.exhausted()) return;
+        if (checkBudget && this.exhausted()) return;
         const candidate = candidates[next] as CandidateRecord;
         next += 1;
         const result = await this.evaluateOne(candidate, settings, key, inFlight);

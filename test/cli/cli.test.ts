@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { inspectCommand } from '../../src/cli/inspect.js';
+import { MALLOC_TUNABLES } from '../../src/engine/malloc-tuning.js';
 import { trainCommand } from '../../src/cli/train.js';
 import { parseArchitecture } from '../../src/space/ir.js';
 import { fakeFashionMnist } from '../helpers.js';
@@ -102,5 +104,15 @@ describe('the built nascent binary', () => {
     });
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('parameters: 2,474');
+  });
+
+  it('starts through the launcher, which sets the malloc tuning at process start', () => {
+    expect(readFileSync(join('bin', 'nascent'), 'utf8')).toContain(`tuning="${MALLOC_TUNABLES}"`);
+    const probe = spawnSync(join('bin', 'nascent'), ['--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=7' },
+    });
+    expect(probe.status).toBe(0);
+    expect(probe.stdout.trim()).toBe('0.1.0');
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSearchConfig } from '../../src/search/config.js';
 import { runSearch } from '../../src/search/runner.js';
+import { searchCommand } from '../../src/cli/search.js';
 import { RunStore } from '../../src/store/index.js';
 import { fakeFashionMnist } from '../helpers.js';
 
@@ -166,6 +167,9 @@ describe('nascent search', () => {
     } finally {
       store.close();
     }
+    // resuming from the command line without budget flags keeps the stored budget: nothing left
+    const again = await searchCommand({ resume: 'killed-run', store: path, progress: false });
+    expect(again).toContain(`run ${run.id} stopped: 3 generations done`);
   });
 
   it('explains a bad configuration', () => {
