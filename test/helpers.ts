@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeIdx } from '../src/data/idx.js';
 import type { ImageDataset } from '../src/data/types.js';
+import type { IrNode } from '../src/space/ir.js';
 import { Random } from '../src/util/random.js';
 
 /**
@@ -60,4 +61,27 @@ export function fakeFashionMnist(train: number, test: number): string {
   write('train', train, 1);
   write('t10k', test, 2);
   return dir;
+}
+
+/** A conv2d IR node: stride 1, same padding, bias, unless `extra` says otherwise. */
+export function conv(
+  id: string,
+  input: string,
+  filters: number,
+  kernel: number,
+  extra: Partial<IrNode> = {},
+): IrNode {
+  return {
+    id,
+    op: 'conv2d',
+    inputs: [input],
+    filters,
+    kernel,
+    stride: 1,
+    padding: 'same',
+    dilation: 1,
+    groups: 1,
+    bias: true,
+    ...extra,
+  } as IrNode;
 }

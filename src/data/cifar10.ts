@@ -13,6 +13,7 @@ import { extract as extractTar } from 'tar';
 import { downloadFile, envDataRoot, userCacheRoot, writableDatasetDir } from './download.js';
 import { DatasetError } from './types.js';
 import type { DatasetSplits, ImageDataset, LoadOptions } from './types.js';
+import { isDirectory, isFile } from '../util/fs.js';
 
 export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
   'airplane',
@@ -50,22 +51,6 @@ export interface Cifar10Options extends LoadOptions {
    * `$NASCENT_DATA_DIR/cifar-10`, else `~/.cache/nascent/datasets/cifar-10`.
    */
   readonly cacheDir?: string;
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function missingBatches(dir: string): string[] {

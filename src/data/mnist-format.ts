@@ -2,12 +2,13 @@
  * Shared loader for datasets distributed as four MNIST-style IDX files
  * (train/t10k images and labels, optionally gzip-compressed).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DATA_DIR_ENV, downloadFile, envDataRoot, userCacheRoot } from './download.js';
 import { readIdxImages, readIdxLabels } from './idx.js';
 import { DatasetError } from './types.js';
 import type { DatasetSplits, ImageDataset, LoadOptions } from './types.js';
+import { isDirectory, isFile } from '../util/fs.js';
 
 export interface IdxDatasetSpec {
   /** Short id, used in dataset names and as the sub-directory name, e.g. 'fashion-mnist'. */
@@ -41,22 +42,6 @@ function fileVariants(base: string): string[] {
   // Some mirrors write 'train-images.idx3-ubyte' instead of 'train-images-idx3-ubyte'.
   const dotted = base.replace(/-(idx\d-ubyte)$/, '.$1');
   return [`${base}.gz`, base, `${dotted}.gz`, dotted];
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 interface DirProbe {

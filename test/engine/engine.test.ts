@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Network, TensorData, type WeightMap, engineInfo } from '../../src/engine/engine.js';
 import { genomeToArchitecture } from '../../src/space/genome.js';
-import { type Architecture, type IrNode, analyzeArchitecture } from '../../src/space/ir.js';
-import { syntheticImages } from '../helpers.js';
+import { type Architecture, analyzeArchitecture } from '../../src/space/ir.js';
+import { conv, syntheticImages } from '../helpers.js';
 
 const small = { input: { channels: 1, height: 12, width: 12 }, classes: 4 };
 const genome = (text: string): Architecture => genomeToArchitecture(text, small);
@@ -19,27 +19,6 @@ const base = {
   schedule: 'constant',
   seed: 3,
 } as const;
-
-const conv = (
-  id: string,
-  input: string,
-  filters: number,
-  kernel: number,
-  extra: Partial<IrNode> = {},
-): IrNode =>
-  ({
-    id,
-    op: 'conv2d',
-    inputs: [input],
-    filters,
-    kernel,
-    stride: 1,
-    padding: 'same',
-    dilation: 1,
-    groups: 1,
-    bias: true,
-    ...extra,
-  }) as IrNode;
 
 /** Architectures covering every op, odd and even kernels, asymmetric same padding and strides. */
 const ARCHITECTURES: Record<string, Architecture> = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { conv } from '../helpers.js';
 import {
   type Architecture,
   ArchitectureError,
@@ -15,27 +16,6 @@ function arch(nodes: IrNode[], input = { channels: 3, height: 8, width: 8 }): Ar
     output: nodes.at(-1)?.id ?? 'x',
   };
 }
-const conv = (
-  id: string,
-  input: string,
-  filters: number,
-  kernel: number,
-  extra: Partial<IrNode> = {},
-): IrNode =>
-  ({
-    id,
-    op: 'conv2d',
-    inputs: [input],
-    filters,
-    kernel,
-    stride: 1,
-    padding: 'same',
-    dilation: 1,
-    groups: 1,
-    bias: true,
-    ...extra,
-  }) as IrNode;
-
 describe('IR shape inference and counts', () => {
   it('counts a residual block with batch norm, pooling, concat and dense exactly', () => {
     const a = arch([
