@@ -5,8 +5,15 @@
  */
 import { z } from 'zod';
 import type { CompileTarget, SearchSpace } from '../space/space.js';
-import type { Random } from '../util/random.js';
-import type { Constraint, EvaluationStatus, Evaluated, Objective, Proposal } from './strategy.js';
+import { Random, type RandomState } from '../util/random.js';
+import type {
+  Constraint,
+  EvaluationStatus,
+  Evaluated,
+  Objective,
+  Proposal,
+  Strategy,
+} from './strategy.js';
 
 /** Options every strategy takes. */
 export interface BaseStrategyOptions<G> {
@@ -374,6 +381,104 @@ export function proposalFromJSON<G>(
   };
 }
 
+/** What every snapshot holds, whatever the strategy: see {@link snapshotHeader}. */
+export interface SnapshotHeaderJson {
+  readonly options: Record<string, unknown>;
+  readonly random: RandomState;
+  readonly asked: number;
+  readonly told: number;
+}
+
+/** The options of {@link BaseStrategyOptions} as validated by {@link baseOptionsShape}. */
+export interface ParsedBaseOptions {
+  readonly objectives: readonly Objective[];
+  readonly constraints: readonly Constraint[];
+  readonly seed: number;
+}
+
+/**
+ * What every strategy holds and does alike: its space, target, objectives and constraints, the
+ * fingerprint of its options, its random generator, the `asked` and `told` counters, and the
+ * snapshot fields they make (the header of {@link snapshotHeader}). A subclass adds its own
+ * state with {@link SeededStrategy.snapshotState} and {@link SeededStrategy.restoreState}, and
+ * its `static restore` is `parseSnapshot`, `constructForRestore`, then `restoreFrom`.
+ */
+export abstract class SeededStrategy<G, S extends SnapshotHeaderJson> implements Strategy<G> {
+  abstract readonly name: string;
+  protected readonly space: SearchSpace<G>;
+  protected readonly target: CompileTarget;
+  protected readonly objectives: readonly Objective[];
+  protected readonly constraints: readonly Constraint[];
+  protected readonly fingerprint: string;
+  protected random: Random;
+  protected askedCount = 0;
+  protected toldCount = 0;
+
+  /** `options` as given (space and target), `parsed` as validated, `fingerprint` of them. */
+  protected constructor(
+    options: BaseStrategyOptions<G>,
+    parsed: ParsedBaseOptions,
+    fingerprint: string,
+  ) {
+    this.space = options.space;
+    this.target = options.target;
+    this.objectives = parsed.objectives;
+    this.constraints = parsed.constraints;
+    this.fingerprint = fingerprint;
+    this.random = new Random(parsed.seed);
+  }
+
+  /** Proposals handed out so far. */
+  get asked(): number {
+    return this.askedCount;
+  }
+
+  /** Results told so far. */
+  get told(): number {
+    return this.toldCount;
+  }
+
+  abstract ask(count: number): Proposal<G>[];
+  abstract tell(results: readonly Evaluated<G>[]): void;
+
+  snapshot(): unknown {
+    return {
+      strategy: this.name,
+      version: SNAPSHOT_VERSION,
+      options: JSON.parse(this.fingerprint) as unknown,
+      random: this.random.state,
+      asked: this.askedCount,
+      told: this.toldCount,
+      ...this.snapshotState(),
+    };
+  }
+
+  /** The snapshot fields after the header, in the order they are written. */
+  protected abstract snapshotState(): Record<string, unknown>;
+
+  /**
+   * Continues from a parsed snapshot, on a strategy made by `constructForRestore`: checks the
+   * options it was taken with, then {@link checkRestorable}, then restores the header's state
+   * and {@link restoreState}.
+   */
+  protected restoreFrom(data: S): void {
+    checkSnapshotOptions(this.name, data.options, this.fingerprint);
+    this.checkRestorable(data);
+    this.random = Random.fromState(data.random);
+    this.askedCount = data.asked;
+    this.toldCount = data.told;
+    this.restoreState(data);
+  }
+
+  /** Throws (with {@link checkSnapshot}) when the snapshot's state cannot be this strategy's. */
+  protected checkRestorable(data: S): void {
+    void data;
+  }
+
+  /** Restores what {@link snapshotState} wrote. */
+  protected abstract restoreState(data: S): void;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Results
 
@@ -679,6 +784,37 @@ export function vary<G>(
     }
   }
   return out;
+}
+
+/**
+ * `count` children of `pool`: each pair of parents by two tournaments of `tournamentSize` (the
+ * second leaving out the first), varied by {@link vary}, until there are `count`.
+ */
+export function tournamentOffspring<G>(
+  context: VariationContext<G>,
+  pool: readonly Evaluated<G>[],
+  count: number,
+  tournamentSize: number,
+  better: (i: number, j: number) => boolean,
+  crossoverProbability: number,
+  mutationProbability: number,
+): Proposal<G>[] {
+  const children: Proposal<G>[] = [];
+  while (children.length < count) {
+    const i = tournament(context.random, pool.length, tournamentSize, undefined, better);
+    const j = tournament(context.random, pool.length, tournamentSize, i, better);
+    children.push(
+      ...vary(
+        context,
+        pool[i] as Evaluated<G>,
+        pool[j] as Evaluated<G>,
+        crossoverProbability,
+        mutationProbability,
+        count - children.length,
+      ),
+    );
+  }
+  return children;
 }
 
 /** `count` fresh samples. */

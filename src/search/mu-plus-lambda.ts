@@ -11,18 +11,11 @@
  * offspring are preferred to parents, so the search can drift across plateaus.
  */
 import { z } from 'zod';
-import type { CompileTarget, SearchSpace } from '../space/space.js';
-import { Random } from '../util/random.js';
 import {
   baseOptionsShape,
-  batchSchema,
-  checkCount,
   checkSnapshot,
-  checkSnapshotOptions,
   constructForRestore,
-  GenerationBatch,
   intOption,
-  isRestoring,
   memberFromJSON,
   memberSchema,
   memberToJSON,
@@ -30,15 +23,13 @@ import {
   parseOptions,
   parseSnapshot,
   probabilityOption,
-  sampleProposals,
   snapshotHeader,
-  SNAPSHOT_VERSION,
   type BaseStrategyOptions,
-  type VariationContext,
 } from './common.js';
+import { generationFields, GenerationalStrategy } from './generational.js';
 import { environmentalSelection } from './pareto.js';
 import { sortByRanking } from './ranking.js';
-import type { Constraint, Evaluated, Objective, Proposal, Strategy } from './strategy.js';
+import type { Evaluated, Proposal } from './strategy.js';
 
 export interface MuPlusLambdaOptions<G> extends BaseStrategyOptions<G> {
   /** Parents kept per generation, and initial samples (default: populationSize, else 10). */
@@ -74,89 +65,41 @@ const optionsSchema = z
 
 const snapshotSchema = z.object({
   ...snapshotHeader(NAME),
-  generation: z.number().int().min(0),
-  batch: batchSchema,
+  ...generationFields,
   parents: z.array(memberSchema),
 });
+type Snapshot = z.output<typeof snapshotSchema>;
 
-export class MuPlusLambda<G> implements Strategy<G> {
+export class MuPlusLambda<G> extends GenerationalStrategy<G, Snapshot> {
   readonly name = NAME;
-  private readonly space: SearchSpace<G>;
-  private readonly target: CompileTarget;
-  private readonly objectives: readonly Objective[];
-  private readonly constraints: readonly Constraint[];
   private readonly mu: number;
   private readonly lambda: number;
   private readonly crossoverProbability: number;
-  private readonly fingerprint: string;
-  private random: Random;
-  private generationIndex = 0;
-  private batch: GenerationBatch<G>;
   private survivors: Evaluated<G>[] = [];
-  private askedCount = 0;
-  private toldCount = 0;
 
   constructor(options: MuPlusLambdaOptions<G>) {
     const o = parseOptions(NAME, optionsSchema, options, Object.keys(shape));
-    this.space = options.space;
-    this.target = options.target;
-    this.objectives = o.objectives;
-    this.constraints = o.constraints;
-    this.mu = o.mu ?? o.populationSize ?? DEFAULT_MU;
-    this.lambda = o.lambda ?? this.mu;
-    this.crossoverProbability = o.crossoverProbability;
-    this.fingerprint = optionsFingerprint({
+    const mu = o.mu ?? o.populationSize ?? DEFAULT_MU;
+    const lambda = o.lambda ?? mu;
+    const fingerprint = optionsFingerprint({
       space: o.space,
       target: o.target,
       objectives: o.objectives,
       constraints: o.constraints,
       seed: o.seed,
-      mu: this.mu,
-      lambda: this.lambda,
+      mu,
+      lambda,
       crossoverProbability: o.crossoverProbability,
     });
-    this.random = new Random(o.seed);
-    this.batch = GenerationBatch.of(
-      this.space,
-      isRestoring() ? [] : sampleProposals(this.context(), this.mu),
-    );
-  }
-
-  /** The generation being evaluated (0 = the sampled one). */
-  get generation(): number {
-    return this.generationIndex;
-  }
-
-  /** Proposals handed out so far. */
-  get asked(): number {
-    return this.askedCount;
-  }
-
-  /** Results told so far. */
-  get told(): number {
-    return this.toldCount;
+    super(options, o, fingerprint, mu);
+    this.mu = mu;
+    this.lambda = lambda;
+    this.crossoverProbability = o.crossoverProbability;
   }
 
   /** The current `mu` parents, best first (empty during generation 0). */
   parents(): Evaluated<G>[] {
     return [...this.survivors];
-  }
-
-  ask(count: number): Proposal<G>[] {
-    checkCount(NAME, count);
-    const proposals = this.batch.take(count);
-    this.askedCount += proposals.length;
-    return proposals;
-  }
-
-  tell(results: readonly Evaluated<G>[]): void {
-    this.batch.record(NAME, this.space, results);
-    this.toldCount += results.length;
-    if (results.length > 0 && this.batch.complete) this.nextGeneration();
-  }
-
-  private context(): VariationContext<G> {
-    return { space: this.space, target: this.target, random: this.random };
   }
 
   private select(candidates: readonly Evaluated<G>[]): Evaluated<G>[] {
@@ -168,7 +111,7 @@ export class MuPlusLambda<G> implements Strategy<G> {
     );
   }
 
-  private nextGeneration(): void {
+  protected breed(): Proposal<G>[] {
     this.survivors = this.select([...this.batch.told(), ...this.survivors]);
     const parents = this.survivors;
     const { space, target, random } = this.context();
@@ -197,43 +140,33 @@ export class MuPlusLambda<G> implements Strategy<G> {
         });
       }
     }
-    this.generationIndex += 1;
-    this.batch = GenerationBatch.of(space, offspring);
+    return offspring;
   }
 
-  snapshot(): unknown {
-    return {
-      strategy: NAME,
-      version: SNAPSHOT_VERSION,
-      options: JSON.parse(this.fingerprint) as unknown,
-      random: this.random.state,
-      asked: this.askedCount,
-      told: this.toldCount,
-      generation: this.generationIndex,
-      batch: this.batch.toJSON(this.space),
-      parents: this.survivors.map((m) => memberToJSON(this.space, m)),
-    };
+  protected snapshotMembers(): Record<string, unknown> {
+    return { parents: this.survivors.map((m) => memberToJSON(this.space, m)) };
+  }
+
+  protected override checkRestorable(data: Snapshot): void {
+    const first = data.generation === 0;
+    checkSnapshot(
+      NAME,
+      data.batch.proposals.length === (first ? this.mu : this.lambda) &&
+        data.parents.length === (first ? 0 : this.mu),
+      `generation ${String(data.generation)} has ${String(data.batch.proposals.length)} ` +
+        `proposals and ${String(data.parents.length)} parents`,
+    );
+  }
+
+  protected restoreMembers(data: Snapshot): void {
+    this.survivors = data.parents.map((m) => memberFromJSON(NAME, this.space, m));
   }
 
   /** Continues exactly where `snapshot()` was taken; `options` must be the ones it ran with. */
   static restore<G>(snapshot: unknown, options: MuPlusLambdaOptions<G>): MuPlusLambda<G> {
     const data = parseSnapshot(NAME, snapshotSchema, snapshot);
     const strategy = constructForRestore(() => new MuPlusLambda(options));
-    checkSnapshotOptions(NAME, data.options, strategy.fingerprint);
-    const first = data.generation === 0;
-    checkSnapshot(
-      NAME,
-      data.batch.proposals.length === (first ? strategy.mu : strategy.lambda) &&
-        data.parents.length === (first ? 0 : strategy.mu),
-      `generation ${String(data.generation)} has ${String(data.batch.proposals.length)} ` +
-        `proposals and ${String(data.parents.length)} parents`,
-    );
-    strategy.random = Random.fromState(data.random);
-    strategy.askedCount = data.asked;
-    strategy.toldCount = data.told;
-    strategy.generationIndex = data.generation;
-    strategy.batch = GenerationBatch.fromJSON(NAME, strategy.space, data.batch);
-    strategy.survivors = data.parents.map((m) => memberFromJSON(NAME, strategy.space, m));
+    strategy.restoreFrom(data);
     return strategy;
   }
 }

@@ -13,13 +13,10 @@
  * population is still empty.
  */
 import { z } from 'zod';
-import type { CompileTarget, SearchSpace } from '../space/space.js';
-import { Random } from '../util/random.js';
 import {
   baseOptionsShape,
   checkCount,
   checkSnapshot,
-  checkSnapshotOptions,
   constructForRestore,
   intOption,
   memberFromJSON,
@@ -30,13 +27,13 @@ import {
   parseSnapshot,
   PendingProposals,
   proposalSchema,
+  SeededStrategy,
   snapshotHeader,
-  SNAPSHOT_VERSION,
   tournament,
   type BaseStrategyOptions,
 } from './common.js';
 import { compareKeys, rankingKey, type RankingKey } from './ranking.js';
-import type { Constraint, Evaluated, Objective, Proposal, Strategy } from './strategy.js';
+import type { Evaluated, Proposal } from './strategy.js';
 
 export interface RegularizedEvolutionOptions<G> extends BaseStrategyOptions<G> {
   /** Population size P, and the number of initial samples (default 20, at least 2). */
@@ -66,44 +63,22 @@ const snapshotSchema = z.object({
   population: z.array(memberSchema),
   pending: z.array(proposalSchema),
 });
+type Snapshot = z.output<typeof snapshotSchema>;
 
-export class RegularizedEvolution<G> implements Strategy<G> {
+export class RegularizedEvolution<G> extends SeededStrategy<G, Snapshot> {
   readonly name = NAME;
-  private readonly space: SearchSpace<G>;
-  private readonly target: CompileTarget;
-  private readonly objectives: readonly Objective[];
-  private readonly constraints: readonly Constraint[];
   private readonly populationSize: number;
   private readonly sampleSize: number;
-  private readonly fingerprint: string;
-  private random: Random;
   /** Oldest first. */
   private members: Evaluated<G>[] = [];
   private sampled = 0;
   private pending = new PendingProposals<G>();
-  private askedCount = 0;
-  private toldCount = 0;
 
   constructor(options: RegularizedEvolutionOptions<G>) {
     const o = parseOptions(NAME, optionsSchema, options, Object.keys(shape));
-    this.space = options.space;
-    this.target = options.target;
-    this.objectives = o.objectives;
-    this.constraints = o.constraints;
+    super(options, o, optionsFingerprint(o));
     this.populationSize = o.populationSize;
     this.sampleSize = o.sampleSize;
-    this.fingerprint = optionsFingerprint(o);
-    this.random = new Random(o.seed);
-  }
-
-  /** Proposals handed out so far. */
-  get asked(): number {
-    return this.askedCount;
-  }
-
-  /** Results told so far. */
-  get told(): number {
-    return this.toldCount;
   }
 
   /** The population, oldest first. */
@@ -170,18 +145,27 @@ export class RegularizedEvolution<G> implements Strategy<G> {
     this.toldCount += results.length;
   }
 
-  snapshot(): unknown {
+  protected snapshotState(): Record<string, unknown> {
     return {
-      strategy: NAME,
-      version: SNAPSHOT_VERSION,
-      options: JSON.parse(this.fingerprint) as unknown,
-      random: this.random.state,
-      asked: this.askedCount,
-      told: this.toldCount,
       sampled: this.sampled,
       population: this.members.map((m) => memberToJSON(this.space, m)),
       pending: this.pending.toJSON(this.space),
     };
+  }
+
+  protected override checkRestorable(data: Snapshot): void {
+    checkSnapshot(
+      NAME,
+      data.population.length <= this.populationSize && data.sampled <= this.populationSize,
+      `population of ${String(data.population.length)} after ${String(data.sampled)} samples ` +
+        `exceeds populationSize ${String(this.populationSize)}`,
+    );
+  }
+
+  protected restoreState(data: Snapshot): void {
+    this.sampled = data.sampled;
+    this.members = data.population.map((m) => memberFromJSON(NAME, this.space, m));
+    this.pending = PendingProposals.fromJSON(NAME, this.space, data.pending);
   }
 
   /** Continues exactly where `snapshot()` was taken; `options` must be the ones it ran with. */
@@ -191,19 +175,7 @@ export class RegularizedEvolution<G> implements Strategy<G> {
   ): RegularizedEvolution<G> {
     const data = parseSnapshot(NAME, snapshotSchema, snapshot);
     const strategy = constructForRestore(() => new RegularizedEvolution(options));
-    checkSnapshotOptions(NAME, data.options, strategy.fingerprint);
-    checkSnapshot(
-      NAME,
-      data.population.length <= strategy.populationSize && data.sampled <= strategy.populationSize,
-      `population of ${String(data.population.length)} after ${String(data.sampled)} samples ` +
-        `exceeds populationSize ${String(strategy.populationSize)}`,
-    );
-    strategy.random = Random.fromState(data.random);
-    strategy.askedCount = data.asked;
-    strategy.toldCount = data.told;
-    strategy.sampled = data.sampled;
-    strategy.members = data.population.map((m) => memberFromJSON(NAME, strategy.space, m));
-    strategy.pending = PendingProposals.fromJSON(NAME, strategy.space, data.pending);
+    strategy.restoreFrom(data);
     return strategy;
   }
 }

@@ -157,3 +157,19 @@ describe('GeneticAlgorithm', () => {
     expect(strategy.generation).toBe(2);
   });
 });
+
+describe('genetic algorithm defaults', () => {
+  it('shrinks the default tournament to a small population, and still refuses an explicit oversize one', () => {
+    const base = {
+      space: toySpace,
+      target,
+      objectives: [{ metric: 'accuracy', direction: 'maximize' as const }],
+      seed: 1,
+    };
+    expect(() => new GeneticAlgorithm({ ...base, populationSize: 2 })).not.toThrow();
+    expect(new GeneticAlgorithm({ ...base, populationSize: 2 }).ask(2)).toHaveLength(2);
+    expect(() => new GeneticAlgorithm({ ...base, populationSize: 2, tournamentSize: 3 })).toThrow(
+      /tournamentSize must be at most populationSize/,
+    );
+  });
+});
