@@ -252,7 +252,7 @@ class SearchLoop {
 
     for (;;) {
       if (generationsBudget !== undefined && generation >= generationsBudget)
-        return `${generationsBudget} generations done`;
+        return `${generationsBudget} generation${generationsBudget === 1 ? '' : 's'} done`;
       const reason = this.exhausted();
       if (reason) return reason;
       const proposals = strategy.ask(this.config.strategy.populationSize);
