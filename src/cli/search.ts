@@ -3,6 +3,7 @@ import { type SearchConfig, loadSearchConfig } from '../search/config.js';
 import { paretoFront } from '../search/pareto.js';
 import { sortByRanking } from '../search/ranking.js';
 import { type SearchEvent, runSearch } from '../search/runner.js';
+import type { EvaluationStatus } from '../search/strategy.js';
 import { RunStore } from '../store/index.js';
 import { formatCount, formatSeconds, table } from './format.js';
 
@@ -43,7 +44,7 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
     progress !== false && process.stderr.isTTY
       ? new cliProgress.MultiBar(
           {
-            format: '  {id} [{bar}] epoch {value}/{total} {acc}',
+            format: '  {label} [{bar}] {value}/{total} {unit} {detail}',
             hideCursor: true,
             clearOnComplete: true,
           },
@@ -53,6 +54,30 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
   const running = new Map<string, cliProgress.SingleBar>();
   const print = (line: string): void => (bars ? bars.log(`${line}\n`) : out(line));
   let started = Date.now();
+  let generationBar: cliProgress.SingleBar | undefined;
+  let generationDone = 0;
+  // The best so far, from the results as they come, printed after every generation.
+  const seen: {
+    id: string;
+    genome: string;
+    status: EvaluationStatus;
+    metrics: Record<string, number>;
+  }[] = [];
+  const printBest = (): void => {
+    const best = sortByRanking(seen, config.objectives, config.constraints).slice(0, 3);
+    if (best.length === 0) return;
+    print(
+      table(
+        ['best so far', 'val acc', 'params', 'genome'],
+        best.map((b) => [
+          b.id,
+          percent(b.metrics.accuracy),
+          formatCount(b.metrics.params ?? 0),
+          b.genome,
+        ]),
+      ),
+    );
+  };
   const { runId, reason } = await runSearch({
     config,
     ...(resume ? { resume } : {}),
@@ -65,15 +90,30 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
           );
           break;
         case 'generation':
+          if (event.generation > 0) printBest();
           print(`generation ${event.generation}: ${event.candidates} candidates`);
+          if (bars) {
+            if (generationBar) bars.remove(generationBar);
+            generationDone = 0;
+            generationBar = bars.create(event.candidates, 0, {
+              label: `generation ${event.generation}`,
+              unit: 'candidates',
+              detail: '',
+            });
+          }
           break;
         case 'candidate-start':
-          if (bars) running.set(event.id, bars.create(event.epochs, 0, { id: event.id, acc: '' }));
+          if (bars) {
+            running.set(
+              event.id,
+              bars.create(event.epochs, 0, { label: event.id, unit: 'epochs', detail: '' }),
+            );
+          }
           break;
         case 'candidate-epoch':
           running
             .get(event.id)
-            ?.update(event.epoch, { acc: `val acc ${percent(event.valAccuracy ?? undefined)}` });
+            ?.update(event.epoch, { detail: `val acc ${percent(event.valAccuracy ?? undefined)}` });
           break;
         case 'candidate-done': {
           const bar = running.get(event.id);
@@ -82,9 +122,18 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
             running.delete(event.id);
           }
           print(candidateLine(event));
+          seen.push({
+            id: event.id,
+            genome: event.genome,
+            status: event.status,
+            metrics: event.metrics,
+          });
+          generationDone += 1;
+          generationBar?.update(generationDone);
           break;
         }
         case 'finished':
+          printBest();
           print(
             `finished run ${event.runId} (${event.reason}): ${event.evaluated} evaluations in ${formatSeconds((Date.now() - started) / 1000)}`,
           );
