@@ -76,6 +76,20 @@ std::mutex CoreLease::mutex_;
 std::condition_variable CoreLease::available_;
 int CoreLease::free_ = HardwareCores();
 
+// A core lease for this worker thread, with libtorch's thread count set to it. libtorch keeps the
+// count per calling thread, so every worker sets its own.
+class ThreadLease {
+ public:
+  explicit ThreadLease(int64_t wanted) : lease_(wanted > 0 ? static_cast<int>(wanted) : HardwareCores()) {
+    at::init_num_threads();
+    at::set_num_threads(lease_.count());
+  }
+  int count() const { return lease_.count(); }
+
+ private:
+  CoreLease lease_;
+};
+
 // Module construction draws from torch's global generator: serialise it so seeds are honoured.
 std::mutex gInitMutex;
 
@@ -761,10 +775,8 @@ void TrainWorker::Post(ProgressEvent* event) {
 
 void TrainWorker::Execute() {
   try {
-    CoreLease lease(options_.threads > 0 ? static_cast<int>(options_.threads) : HardwareCores());
+    ThreadLease lease(options_.threads);
     threads_ = lease.count();
-    at::init_num_threads();
-    at::set_num_threads(lease.count());
     GraphNet& net = model_->net_;
     const torch::Device device = model_->device_;
     auto start = std::chrono::steady_clock::now();
@@ -995,9 +1007,7 @@ class EvalWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      CoreLease lease(threads_ > 0 ? static_cast<int>(threads_) : HardwareCores());
-      at::init_num_threads();
-      at::set_num_threads(lease.count());
+      ThreadLease lease(threads_);
       if (!predict_) {
         result_ = EvaluateOn(model_->net_, x_, y_, batchSize_, model_->device_);
         return;

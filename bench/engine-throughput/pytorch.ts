@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { Architecture } from '../../src/space/ir.js';
+import type { NascentJob } from './nascent.js';
 
 /** glibc malloc settings equivalent to what the native engine sets with mallopt at load time. */
 import { MALLOC_TUNABLES } from '../../src/engine/malloc-tuning.js';
@@ -116,13 +116,8 @@ export async function pythonInfo(runner: PythonRunner): Promise<PythonInfo> {
   return infoResultSchema.parse(await runJob(runner, { mode: 'info' }, pythonEnv('default')));
 }
 
-export interface PythonTrainJob {
-  readonly architecture: Architecture;
-  readonly threads: number;
-  readonly batchSize: number;
-  readonly steps: number;
-  readonly warmupSteps: number;
-  readonly seed: number;
+/** The same job as Nascent's, plus where the Python side reads the data from. */
+export interface PythonTrainJob extends NascentJob {
   readonly dataDir: string;
 }
 

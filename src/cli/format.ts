@@ -12,6 +12,11 @@ export function formatCompact(value: number): string {
   return String(value);
 }
 
+/** 0.8512 -> "85.12%"; a missing value -> "-". */
+export function formatPercent(value: number | null | undefined): string {
+  return value === null || value === undefined ? '-' : `${(100 * value).toFixed(2)}%`;
+}
+
 export function formatSeconds(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
   const minutes = Math.floor(seconds / 60);

@@ -5,7 +5,7 @@ import { sortByRanking } from '../search/ranking.js';
 import { type SearchEvent, runSearch } from '../search/runner.js';
 import type { EvaluationStatus } from '../search/strategy.js';
 import { RunStore } from '../store/index.js';
-import { formatCount, formatSeconds, table } from './format.js';
+import { formatCount, formatPercent, formatSeconds, table } from './format.js';
 
 export interface SearchCommandOptions extends Record<string, unknown> {
   config?: string;
@@ -13,14 +13,11 @@ export interface SearchCommandOptions extends Record<string, unknown> {
   progress?: boolean;
 }
 
-const percent = (value: number | undefined): string =>
-  value === undefined ? '-' : `${(100 * value).toFixed(2)}%`;
-
 function candidateLine(event: Extract<SearchEvent, { type: 'candidate-done' }>): string {
   const m = event.metrics;
   const status = event.reused ? 'reused' : event.status;
   const detail = event.error ? `  (${event.error})` : '';
-  return `gen ${event.generation}  ${event.id}  ${status.padEnd(6)}  acc ${percent(m.accuracy)}  params ${formatCount(m.params ?? 0).padStart(9)}  ${event.genome}${m.train_seconds !== undefined && !event.reused ? `  ${formatSeconds(m.train_seconds)}` : ''}${detail}`;
+  return `gen ${event.generation}  ${event.id}  ${status.padEnd(6)}  acc ${formatPercent(m.accuracy)}  params ${formatCount(m.params ?? 0).padStart(9)}  ${event.genome}${m.train_seconds !== undefined && !event.reused ? `  ${formatSeconds(m.train_seconds)}` : ''}${detail}`;
 }
 
 export async function searchCommand(options: SearchCommandOptions): Promise<string> {
@@ -71,7 +68,7 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
         ['best so far', 'val acc', 'params', 'genome'],
         best.map((b) => [
           b.id,
-          percent(b.metrics.accuracy),
+          formatPercent(b.metrics.accuracy),
           formatCount(b.metrics.params ?? 0),
           b.genome,
         ]),
@@ -113,7 +110,7 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
         case 'candidate-epoch':
           running
             .get(event.id)
-            ?.update(event.epoch, { detail: `val acc ${percent(event.valAccuracy ?? undefined)}` });
+            ?.update(event.epoch, { detail: `val acc ${formatPercent(event.valAccuracy)}` });
           break;
         case 'candidate-done': {
           const bar = running.get(event.id);
@@ -165,7 +162,7 @@ export function runsCommand(options: { store: string }): string {
         run.space,
         run.dataset,
         evaluations.length,
-        best < 0 ? '-' : percent(best),
+        best < 0 ? '-' : formatPercent(best),
         run.updatedAt,
       ];
     });
@@ -202,8 +199,8 @@ export function showCommand(options: { run: string; store: string; top?: number 
       e.candidateId,
       e.generation,
       e.status,
-      percent(e.metrics.accuracy),
-      percent(e.metrics.test_accuracy),
+      formatPercent(e.metrics.accuracy),
+      formatPercent(e.metrics.test_accuracy),
       formatCount(e.metrics.params ?? 0),
       formatCount(e.metrics.flops ?? 0),
       e.genome,

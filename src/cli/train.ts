@@ -4,7 +4,7 @@ import { prepareData } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import { type TrainingReport, trainArchitecture } from '../evaluate/train.js';
 import { type ArchitectureSource, resolveArchitecture } from './architecture-input.js';
-import { formatCount, formatSeconds, table } from './format.js';
+import { formatCount, formatPercent, formatSeconds, table } from './format.js';
 
 export interface TrainCommandOptions extends ArchitectureSource {
   dataset: string;
@@ -24,17 +24,13 @@ export interface TrainCommandOptions extends ArchitectureSource {
 
 export class TrainingFailed extends Error {}
 
-function percent(value: number | null): string {
-  return value === null ? '-' : `${(100 * value).toFixed(2)}%`;
-}
-
 export function formatReport(report: TrainingReport): string {
   const rows = report.epochs.map((epoch) => [
     epoch.epoch === report.bestEpoch ? `${epoch.epoch} *` : String(epoch.epoch),
     epoch.trainLoss.toFixed(4),
-    percent(epoch.trainAccuracy),
+    formatPercent(epoch.trainAccuracy),
     epoch.valLoss === null ? '-' : epoch.valLoss.toFixed(4),
-    percent(epoch.valAccuracy),
+    formatPercent(epoch.valAccuracy),
     epoch.lr.toExponential(2),
     formatSeconds(epoch.seconds),
   ]);
@@ -42,7 +38,7 @@ export function formatReport(report: TrainingReport): string {
     table(['epoch', 'train loss', 'train acc', 'val loss', 'val acc', 'lr', 'time'], rows),
     `status: ${report.status}${report.reason ? ` (${report.reason})` : ''}; best epoch ${report.bestEpoch} (*)`,
     `parameters: ${formatCount(report.params)}   FLOPs/image: ${formatCount(report.flops)}`,
-    `validation accuracy: ${percent(report.valAccuracy)}   test accuracy: ${percent(report.testAccuracy)}`,
+    `validation accuracy: ${formatPercent(report.valAccuracy)}   test accuracy: ${formatPercent(report.testAccuracy)}`,
     `training time: ${formatSeconds(report.trainSeconds)} on ${report.threads} thread${report.threads === 1 ? '' : 's'} (${Math.round(report.imagesPerSecond)} images/s)`,
   ].join('\n');
 }
@@ -99,17 +95,16 @@ export async function trainCommand(options: TrainCommandOptions): Promise<string
           bar?.update(event.batch, { epoch: event.epoch, loss: event.loss.toFixed(4) });
         } else if (bar) {
           bar.update(bar.getTotal(), {
-            status: `val acc ${percent(event.record.valAccuracy)}`,
+            status: `val acc ${formatPercent(event.record.valAccuracy)}`,
           });
         } else if (!options.json) {
           const r = event.record;
           log(
-            `epoch ${r.epoch}/${epochs}: loss ${r.trainLoss.toFixed(4)}, val loss ${r.valLoss?.toFixed(4) ?? '-'}, val acc ${percent(r.valAccuracy)} (${formatSeconds(r.seconds)})`,
+            `epoch ${r.epoch}/${epochs}: loss ${r.trainLoss.toFixed(4)}, val loss ${r.valLoss?.toFixed(4) ?? '-'}, val acc ${formatPercent(r.valAccuracy)} (${formatSeconds(r.seconds)})`,
           );
         }
       },
     });
-    bar?.stop();
     if (options.save) network.save(options.save);
     const wall = (Date.now() - started) / 1000;
     if (report.status === 'diverged') {

@@ -436,22 +436,6 @@ class SearchLoop {
       }>
     >,
   ): Promise<{ status: CandidateResult['status']; metrics: Record<string, number> }> {
-    const emitDone = (
-      status: CandidateResult['status'],
-      metrics: Record<string, number>,
-      reused: boolean,
-      error?: string,
-    ): void =>
-      this.onEvent?.({
-        type: 'candidate-done',
-        id: candidate.id,
-        genome: candidate.genome,
-        generation: candidate.generation,
-        status,
-        metrics,
-        reused,
-        ...(error ? { error } : {}),
-      });
     // Never train the same network twice under the same protocol: reuse what the store has, or
     // wait for the identical candidate already training in this batch.
     const previous =
@@ -474,7 +458,7 @@ class SearchLoop {
         finishedAt: now,
       });
       this.budget.evaluations += 1;
-      emitDone(previous.status, metrics, true);
+      this.emitDone(candidate, previous.status, metrics, true);
       return { status: previous.status, metrics };
     }
     const promise = this.train(candidate, settings, key);
@@ -551,17 +535,27 @@ class SearchLoop {
       );
     this.budget.evaluations += 1;
     this.budget.epochs += result.fidelity;
+    this.emitDone(candidate, result.status, result.metrics, false, result.error);
+    return { status: result.status, metrics: result.metrics, evaluationId: evaluation.id };
+  }
+
+  private emitDone(
+    candidate: CandidateRecord,
+    status: CandidateResult['status'],
+    metrics: Record<string, number>,
+    reused: boolean,
+    error?: string,
+  ): void {
     this.onEvent?.({
       type: 'candidate-done',
       id: candidate.id,
       genome: candidate.genome,
       generation: candidate.generation,
-      status: result.status,
-      metrics: result.metrics,
-      reused: false,
-      ...(result.error ? { error: result.error } : {}),
+      status,
+      metrics,
+      reused,
+      ...(error ? { error } : {}),
     });
-    return { status: result.status, metrics: result.metrics, evaluationId: evaluation.id };
   }
 
   private objectiveValues(metrics: Record<string, number>): Record<string, number> {
