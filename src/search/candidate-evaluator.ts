@@ -35,12 +35,73 @@ export interface CandidateResult {
   readonly weights?: WeightMap;
 }
 
+/** One candidate to evaluate, as the search loop hands it to an evaluator. */
+export interface EvaluationRequest {
+  readonly candidateId: string;
+  /** The space's canonical text of the candidate (what tabular evaluators look up). */
+  readonly genome: string;
+  readonly space: string;
+  readonly architecture: Architecture;
+  readonly settings: EvaluationSettings;
+  /** Trained weights of the parents, for weight inheritance (empty when not inheriting). */
+  readonly parentWeights: readonly WeightMap[];
+  /** Return the trained weights in the result (for children to inherit). */
+  readonly keepWeights: boolean;
+  readonly onEpoch?: (record: EpochRecord) => void;
+}
+
+/**
+ * Maps a candidate and a budget to metrics: local training, a BullMQ queue of remote workers, a
+ * lookup table. Evaluators report failures as `failed` results, never by throwing, unless the
+ * evaluator itself is broken (e.g. its queue is unreachable), which stops the run.
+ */
+export interface CandidateEvaluator {
+  /** Shown to users, e.g. `local training`, `table runs/nb201.json`. */
+  readonly description: string;
+  /**
+   * Extra identity mixed into the evaluation key, so results of different evaluators are never
+   * taken for each other (undefined for evaluators that train under the run's protocol).
+   */
+  readonly identity?: Readonly<Record<string, unknown>>;
+  /** How many candidates it usefully evaluates at once (the pool size for local training). */
+  readonly concurrency: number;
+  evaluate(request: EvaluationRequest): Promise<CandidateResult>;
+  close(): Promise<void>;
+}
+
+/** Trains candidates in this process with the engine, on data already in native memory. */
+export class LocalTrainingEvaluator implements CandidateEvaluator {
+  readonly description: string;
+
+  constructor(
+    private readonly data: PreparedData,
+    readonly concurrency: number,
+  ) {
+    this.description = `local training, ${concurrency} at a time`;
+  }
+
+  evaluate(request: EvaluationRequest): Promise<CandidateResult> {
+    return evaluateCandidate(request.architecture, this.data, request.settings, {
+      parentWeights: request.parentWeights,
+      keepWeights: request.keepWeights,
+      ...(request.onEpoch ? { onEpoch: request.onEpoch } : {}),
+    });
+  }
+
+  close(): Promise<void> {
+    this.data.release();
+    return Promise.resolve();
+  }
+}
+
 /** What makes two evaluations interchangeable: same data, protocol, budget and seed. */
 export function evaluationKey(
   dataset: Record<string, unknown>,
   settings: EvaluationSettings,
+  evaluator?: Readonly<Record<string, unknown>>,
 ): string {
   const identity = {
+    ...(evaluator ? { evaluator } : {}),
     dataset,
     protocol: settings.protocol.name,
     epochs: settings.epochs,

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DATASET_NAMES } from '../data/registry.js';
 import { PROTOCOL_NAMES } from '../evaluate/protocols.js';
-import { genomeSpaceFieldsSchema } from '../space/genome-space.js';
+import { createSpace, parseSpaceArgument } from '../space/registry.js';
 
 const objectiveSchema = z.object({
   metric: z.string().min(1),
@@ -36,10 +36,37 @@ export const searchConfigSchema = z
       .prefault({}),
     space: z
       .object({
-        name: z.literal('genome').default('genome'),
-        options: genomeSpaceFieldsSchema.partial().optional(),
+        /** genome, layers, cells or grammar (see src/space/registry.ts). */
+        name: z.string().min(1).default('genome'),
+        /** The space's own options, validated by the space. */
+        options: z.record(z.string(), z.unknown()).optional(),
+        /** Grammar file (YAML) of the grammar space. */
+        grammar: z.string().min(1).optional(),
       })
-      .prefault({}),
+      .prefault({})
+      .superRefine((space, context) => {
+        try {
+          createSpace(space);
+        } catch (error) {
+          context.addIssue({
+            code: 'custom',
+            message: error instanceof Error ? error.message : String(error),
+          });
+        }
+      }),
+    /**
+     * How candidates are evaluated: `train` (the engine, under the protocol) or `table:<file>`
+     * (look the candidate's canonical text up in a table of known results).
+     */
+    evaluator: z
+      .string()
+      .regex(/^(train|table:.+)$/, 'write train or table:<file>')
+      .default('train'),
+    /** Redis URL: evaluations go to BullMQ workers (`nascent worker`) instead of this process. */
+    queue: z
+      .string()
+      .regex(/^rediss?:\/\//, 'write redis://host:port')
+      .optional(),
     strategy: z
       .object({
         name: z.enum(['random', 'ga', 're', 'mu+lambda', 'nsga2']).default('ga'),
@@ -123,6 +150,8 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
 export const OVERRIDE_PATHS: Readonly<Record<string, string[]>> = {
   name: ['name'],
   seed: ['seed'],
+  evaluator: ['evaluator'],
+  queue: ['queue'],
   store: ['store'],
   dataset: ['dataset', 'name'],
   dataDir: ['dataset', 'dataDir'],
@@ -174,6 +203,18 @@ export function loadSearchConfig(
     }
   }
   for (const [key, value] of Object.entries(overrides)) {
+    if (key === 'space' && typeof value === 'string') {
+      // A different space makes the file's space options meaningless: they are dropped.
+      let spec: { name: string; grammar?: string };
+      try {
+        spec = parseSpaceArgument(value);
+      } catch (error) {
+        throw new ConfigError((error as Error).message);
+      }
+      const current = (raw.space ?? {}) as Record<string, unknown>;
+      raw.space = current.name === spec.name ? { ...current, ...spec } : spec;
+      continue;
+    }
     const path = OVERRIDE_PATHS[key];
     if (value === undefined || !path) continue;
     setPath(raw, path, value);

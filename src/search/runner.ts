@@ -6,19 +6,19 @@
  */
 import type { WeightMap } from '../engine/engine.js';
 import { engineInfo } from '../engine/engine.js';
-import { type PreparedData, prepareData } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
-import { GenomeSpace, type SpaceGenome } from '../space/genome-space.js';
-import { analyzeArchitecture } from '../space/ir.js';
-import type { CompileTarget } from '../space/space.js';
+import { type Architecture, analyzeArchitecture } from '../space/ir.js';
+import { createSpace } from '../space/registry.js';
+import type { CompileTarget, SearchSpace } from '../space/space.js';
 import { type CandidateRecord, RunStore, candidateHash } from '../store/index.js';
 import {
+  type CandidateEvaluator,
   type CandidateResult,
   type EvaluationSettings,
-  evaluateCandidate,
   evaluationKey,
 } from './candidate-evaluator.js';
 import { type SearchConfig, searchConfigSchema } from './config.js';
+import { createEvaluator, datasetTarget } from './evaluators.js';
 import { sortByRanking } from './ranking.js';
 import { createStrategy, restoreStrategy } from './registry.js';
 import type { Evaluated, Strategy } from './strategy.js';
@@ -53,7 +53,12 @@ export interface RunSearchOptions {
   /** Continue this run from the store (the config then comes from the run, with `config`'s budget and pool). */
   resume?: string;
   onEvent?: (event: SearchEvent) => void;
+  /** Evaluate with this instead of what the configuration names (the caller closes it). */
+  evaluator?: CandidateEvaluator;
 }
+
+/** Genomes as the loop handles them: whatever the configured space uses. */
+type SpaceGenome = unknown;
 
 interface LoopState {
   strategy: unknown;
@@ -113,21 +118,11 @@ async function runWithStore(
   }
   options.onEvent?.({ type: 'run', runId, resumed: Boolean(options.resume), config });
 
-  const protocol = getProtocol(config.evaluation.protocol);
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
-  let data: PreparedData | undefined;
+  let owned: CandidateEvaluator | undefined;
   try {
-    data = await prepareData(config.dataset.name, {
-      ...(config.dataset.dataDir !== undefined ? { dataDir: config.dataset.dataDir } : {}),
-      ...(config.dataset.subset !== undefined ? { subset: config.dataset.subset } : {}),
-      ...(config.dataset.testSubset !== undefined ? { testSubset: config.dataset.testSubset } : {}),
-      validationFraction: config.dataset.validationFraction ?? protocol.validationFraction,
-      standardise: protocol.standardise,
-      device: config.device,
-      splitSeed: config.seed,
-      log,
-    });
-    const search = new SearchLoop(store, runId, config, data, options.onEvent);
+    const evaluator = options.evaluator ?? (owned = await createEvaluator(config, log));
+    const search = new SearchLoop(store, runId, config, evaluator, options.onEvent);
     const reason = await search.run(saved);
     store.setRunStatus(runId, 'finished');
     store.logEvent(runId, 'finished', reason);
@@ -138,7 +133,7 @@ async function runWithStore(
     store.setRunStatus(runId, 'failed', message);
     throw error;
   } finally {
-    data?.release();
+    await owned?.close();
   }
 }
 
@@ -150,8 +145,36 @@ function uniqueRunName(store: RunStore, name: string): string {
   }
 }
 
+/**
+ * Wall time a run used before this session: each session runs from its start (the run's creation,
+ * then each `resumed` event) to the last evaluation that finished in it. Time between that
+ * evaluation and a crash is not counted (at most the one evaluation lost in flight).
+ */
+export function earlierSessionsMilliseconds(
+  store: RunStore,
+  runId: string,
+  evaluations: readonly { finishedAt: string }[],
+): number {
+  const starts = [
+    Date.parse(store.getRun(runId).createdAt),
+    ...store
+      .events(runId)
+      .filter((event) => event.kind === 'resumed')
+      .map((event) => Date.parse(event.at)),
+  ].sort((a, b) => a - b);
+  const lastFinish = starts.map((start) => start);
+  for (const evaluation of evaluations) {
+    const finished = Date.parse(evaluation.finishedAt);
+    // The session it finished in: the last one that started at or before it.
+    let session = -1;
+    for (let i = 0; i < starts.length && (starts[i] as number) <= finished; i++) session = i;
+    if (session >= 0) lastFinish[session] = Math.max(lastFinish[session] as number, finished);
+  }
+  return starts.reduce((total, start, i) => total + (lastFinish[i] as number) - start, 0);
+}
+
 class SearchLoop {
-  private readonly space: GenomeSpace;
+  private readonly space: SearchSpace<SpaceGenome>;
   private readonly target: CompileTarget;
   private readonly settings: EvaluationSettings;
   private readonly key: string;
@@ -162,11 +185,11 @@ class SearchLoop {
     private readonly store: RunStore,
     private readonly runId: string,
     private readonly config: SearchConfig,
-    private readonly data: PreparedData,
+    private readonly evaluator: CandidateEvaluator,
     private readonly onEvent?: (event: SearchEvent) => void,
   ) {
-    this.space = new GenomeSpace(config.space.options ?? {});
-    this.target = { input: data.input, classes: data.classes.length };
+    this.space = createSpace(config.space);
+    this.target = datasetTarget(config);
     const protocol = getProtocol(config.evaluation.protocol);
     const cores = engineInfo().hardwareCores;
     this.settings = {
@@ -180,12 +203,13 @@ class SearchLoop {
       threads: config.pool.threads ?? Math.max(1, Math.floor(cores / config.pool.size)),
       device: config.device,
     };
-    this.key = evaluationKey(this.datasetIdentity(), this.settings);
+    this.key = evaluationKey(this.datasetIdentity(), this.settings, evaluator.identity);
     const evaluations = store.evaluations(runId, {});
     this.budget = {
       evaluations: evaluations.length,
       epochs: evaluations.reduce((sum, e) => sum + (e.reusedFrom === null ? e.fidelity : 0), 0),
-      started: Date.now(),
+      // A wall-time budget spans sessions: a resumed run counts the time its earlier ones used.
+      started: Date.now() - earlierSessionsMilliseconds(store, runId, evaluations),
     };
   }
 
@@ -399,7 +423,9 @@ class SearchLoop {
     { checkBudget }: { checkBudget: boolean } = { checkBudget: true },
   ): Promise<void> {
     const key =
-      settings === this.settings ? this.key : evaluationKey(this.datasetIdentity(), settings);
+      settings === this.settings
+        ? this.key
+        : evaluationKey(this.datasetIdentity(), settings, this.evaluator.identity);
     const inFlight = new Map<
       string,
       Promise<{
@@ -419,7 +445,7 @@ class SearchLoop {
       }
     };
     await Promise.all(
-      Array.from({ length: Math.min(this.config.pool.size, candidates.length) }, worker),
+      Array.from({ length: Math.min(this.evaluator.concurrency, candidates.length) }, worker),
     );
   }
 
@@ -490,23 +516,23 @@ class SearchLoop {
           return weights ? [weights] : [];
         })
       : [];
-    const result = await evaluateCandidate(
-      candidate.architecture as Parameters<typeof evaluateCandidate>[0],
-      this.data,
+    const result = await this.evaluator.evaluate({
+      candidateId: candidate.id,
+      genome: candidate.genome,
+      space: this.space.name,
+      architecture: candidate.architecture as Architecture,
       settings,
-      {
-        parentWeights,
-        keepWeights: inherit,
-        onEpoch: (record) =>
-          this.onEvent?.({
-            type: 'candidate-epoch',
-            id: candidate.id,
-            epoch: record.epoch,
-            epochs: settings.epochs,
-            valAccuracy: record.valAccuracy,
-          }),
-      },
-    );
+      parentWeights,
+      keepWeights: inherit,
+      onEpoch: (record) =>
+        this.onEvent?.({
+          type: 'candidate-epoch',
+          id: candidate.id,
+          epoch: record.epoch,
+          epochs: settings.epochs,
+          valAccuracy: record.valAccuracy,
+        }),
+    });
     if (result.weights) {
       this.weights.set(candidate.id, result.weights);
       const keep = 3 * this.config.strategy.populationSize;

@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadSearchConfig } from '../../src/search/config.js';
-import { runSearch } from '../../src/search/runner.js';
+import { earlierSessionsMilliseconds, runSearch } from '../../src/search/runner.js';
 import { searchCommand } from '../../src/cli/search.js';
 import { RunStore } from '../../src/store/index.js';
 import { fakeFashionMnist } from '../helpers.js';
@@ -180,5 +180,47 @@ describe('nascent search', () => {
     expect(() => loadSearchConfig(undefined, { strategy: 'annealing', generations: 1 })).toThrow(
       /strategy\.name/,
     );
+    expect(() => loadSearchConfig(undefined, { space: 'spiral', generations: 1 })).toThrow(
+      /space: unknown search space "spiral"; known spaces: genome/,
+    );
+    expect(() => loadSearchConfig(undefined, { space: 'genome:x.yaml', generations: 1 })).toThrow(
+      /invalid space "genome:x.yaml": write .* or grammar:path.yaml/,
+    );
+    expect(() =>
+      loadSearchConfig(undefined, { queue: 'http://localhost', generations: 1 }),
+    ).toThrow(/queue: write redis:\/\/host:port/);
+  });
+});
+
+describe('wall-time budget across sessions', () => {
+  it('counts each earlier session from its start to its last finished evaluation', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nascent-wall-'));
+    const store = RunStore.open(join(dir, 'runs.db'));
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const minute = 60_000;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(t0);
+      const run = store.createRun({
+        space: 'genome',
+        strategy: 'ga',
+        dataset: 'fashion-mnist',
+        seed: 0,
+        config: {},
+        codeVersion: 'test',
+      });
+      // Session 1 ran 9 minutes to its last result, then crashed; session 2 started an hour in.
+      const finished = [t0 + 4 * minute, t0 + 9 * minute];
+      vi.setSystemTime(t0 + 60 * minute);
+      store.logEvent(run.id, 'resumed', 'resumed');
+      finished.push(t0 + 65 * minute);
+      const evaluations = finished.map((t) => ({ finishedAt: new Date(t).toISOString() }));
+      expect(earlierSessionsMilliseconds(store, run.id, evaluations)).toBe(14 * minute);
+      // A session that finished nothing counts nothing.
+      expect(earlierSessionsMilliseconds(store, run.id, evaluations.slice(0, 2))).toBe(9 * minute);
+    } finally {
+      vi.useRealTimers();
+      store.close();
+    }
   });
 });

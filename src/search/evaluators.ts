@@ -1,0 +1,39 @@
+/**
+ * The evaluator a search configuration asks for: local training (the default), a table of known
+ * results, or BullMQ workers. The search loop only sees the {@link CandidateEvaluator} interface.
+ */
+import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
+import { prepareData } from '../evaluate/prepared-data.js';
+import { getProtocol } from '../evaluate/protocols.js';
+import type { CompileTarget } from '../space/space.js';
+import { type CandidateEvaluator, LocalTrainingEvaluator } from './candidate-evaluator.js';
+import type { SearchConfig } from './config.js';
+
+/** Input shape and class count of the configured dataset, known without loading it. */
+export function datasetTarget(config: SearchConfig): CompileTarget {
+  const shape = DATASET_SHAPES[assertDatasetName(config.dataset.name)];
+  return {
+    input: { channels: shape.channels, height: shape.height, width: shape.width },
+    classes: shape.classes,
+  };
+}
+
+export async function createEvaluator(
+  config: SearchConfig,
+  log: (message: string) => void,
+): Promise<CandidateEvaluator> {
+  if (config.evaluator !== 'train')
+    throw new Error(`evaluator ${config.evaluator} is not available in this build`);
+  const protocol = getProtocol(config.evaluation.protocol);
+  const data = await prepareData(config.dataset.name, {
+    ...(config.dataset.dataDir !== undefined ? { dataDir: config.dataset.dataDir } : {}),
+    ...(config.dataset.subset !== undefined ? { subset: config.dataset.subset } : {}),
+    ...(config.dataset.testSubset !== undefined ? { testSubset: config.dataset.testSubset } : {}),
+    validationFraction: config.dataset.validationFraction ?? protocol.validationFraction,
+    standardise: protocol.standardise,
+    device: config.device,
+    splitSeed: config.seed,
+    log,
+  });
+  return new LocalTrainingEvaluator(data, config.pool.size);
+}

@@ -1,0 +1,58 @@
+/**
+ * Every search space by name, so configs and the command line can pick one (`--space layers`,
+ * `--space grammar:grammars/mlp.yaml`) and every strategy works with every space.
+ */
+import { GenomeSpace } from './genome-space.js';
+import type { SearchSpace } from './space.js';
+
+export const SPACE_NAMES = ['genome'] as const;
+export type SpaceName = (typeof SPACE_NAMES)[number];
+
+/** A space as a configuration names it. */
+export interface SpaceSpec {
+  readonly name: string;
+  /** The space's own options (each space validates them). */
+  readonly options?: Readonly<Record<string, unknown>> | undefined;
+  /** Grammar file, for the `grammar` space. */
+  readonly grammar?: string | undefined;
+}
+
+export class SpaceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpaceError';
+  }
+}
+
+/** `genome`, `layers`, `cells`, or `grammar:path.yaml` as the command line writes a space. */
+export function parseSpaceArgument(text: string): { name: string; grammar?: string } {
+  const colon = text.indexOf(':');
+  if (colon < 0) return { name: text };
+  const name = text.slice(0, colon);
+  const grammar = text.slice(colon + 1);
+  if (name !== 'grammar' || grammar.length === 0)
+    throw new SpaceError(
+      `invalid space ${JSON.stringify(text)}: write ${SPACE_NAMES.join(', ')} or grammar:path.yaml`,
+    );
+  return { name, grammar };
+}
+
+/** Builds the named space; throws a {@link SpaceError} naming the problem. */
+export function createSpace(spec: SpaceSpec): SearchSpace<unknown> {
+  const options = spec.options ?? {};
+  try {
+    switch (spec.name) {
+      case 'genome':
+        return new GenomeSpace(options) as SearchSpace<unknown>;
+      default:
+        throw new SpaceError(
+          `unknown search space ${JSON.stringify(spec.name)}; known spaces: ${SPACE_NAMES.join(', ')}`,
+        );
+    }
+  } catch (error) {
+    if (error instanceof SpaceError) throw error;
+    throw new SpaceError(
+      `${spec.name} space: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
