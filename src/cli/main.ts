@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { compareCommand, parseSeeds, trainBestCommand } from './final.js';
 import { inspectCommand } from './inspect.js';
 import { runsCommand, searchCommand, showCommand } from './search.js';
 import { trainCommand } from './train.js';
@@ -128,6 +129,52 @@ program
   .option('--top <n>', 'how many of the best to list', integer('--top', 1), 10)
   .action((run: string, options) => {
     process.stdout.write(`${showCommand({ run, ...options })}\n`);
+  });
+
+/** Options shared by train-best and compare. */
+function finalTrainingCommand(name: string, description: string): Command {
+  return program
+    .command(`${name} <run>`)
+    .description(description)
+    .option('--store <file>', 'run store (SQLite)', 'runs/nascent.db')
+    .option('--protocol <name>', "training protocol (default: the run's)")
+    .option('--epochs <n>', "epochs (default: the protocol's)", integer('--epochs', 1))
+    .option('--seeds <list>', 'training seeds, e.g. 1,2,3', parseSeeds, [1, 2, 3])
+    .option('--subset <n>', 'train on this many training images', integer('--subset', 20))
+    .option('--test-subset <n>', 'test on this many test images', integer('--test-subset', 1))
+    .option('--data-dir <dir>', 'directory holding the dataset files')
+    .option(
+      '--threads <n>',
+      'CPU threads for libtorch (default: all cores)',
+      integer('--threads', 1),
+    )
+    .option('--device <device>', 'cpu, cuda or cuda:N')
+    .option('--no-progress', 'no per-epoch lines');
+}
+
+finalTrainingCommand(
+  'train-best',
+  "re-train a run's best candidates from scratch with several seeds; report test accuracy",
+)
+  .option('--top <n>', 'how many of the best', integer('--top', 1), 1)
+  .option('--front', 'the whole Pareto front instead of the top k')
+  .action(async (run: string, options) => {
+    process.stdout.write(`${await trainBestCommand({ run, ...options })}\n`);
+  });
+
+finalTrainingCommand(
+  'compare',
+  "train a run's best candidate and hand-designed baselines under the same protocol and budget",
+)
+  .option('--top <n>', 'how many of the best candidates', integer('--top', 1), 1)
+  .option(
+    '--baselines <list>',
+    'baselines, comma-separated: resnet18, plain-cnn',
+    (text: string) => text.split(','),
+    ['resnet18', 'plain-cnn'],
+  )
+  .action(async (run: string, options) => {
+    process.stdout.write(`${await compareCommand({ run, ...options })}\n`);
   });
 
 try {

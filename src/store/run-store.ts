@@ -135,6 +135,53 @@ export interface NewEvaluation {
   readonly finishedAt: string | Date;
 }
 
+/** A from-scratch re-training of a candidate (or a baseline) after the search. */
+export interface FinalTrainingRecord {
+  readonly id: number;
+  readonly runId: string;
+  /** The candidate re-trained; null for baselines. */
+  readonly candidateId: string | null;
+  /** The candidate id or the baseline's name. */
+  readonly name: string;
+  readonly role: 'candidate' | 'baseline';
+  readonly architecture: unknown;
+  /** Protocol, epochs, augmentation: what the numbers were measured under. */
+  readonly settings: Record<string, unknown>;
+  readonly seed: number;
+  readonly status: 'ok' | 'failed';
+  readonly error: string | null;
+  /** accuracy (validation), test_accuracy, params, flops, train_seconds, ... */
+  readonly metrics: Record<string, number>;
+  readonly epochs: unknown[];
+  /** The saved model file (weights and architecture), if kept. */
+  readonly modelPath: string | null;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+export type NewFinalTraining = Omit<FinalTrainingRecord, 'id' | 'startedAt' | 'finishedAt'> & {
+  readonly startedAt: string | Date;
+  readonly finishedAt: string | Date;
+};
+
+interface FinalTrainingRow {
+  id: number;
+  run_id: string;
+  candidate_id: string | null;
+  name: string;
+  role: 'candidate' | 'baseline';
+  architecture: string;
+  settings: string;
+  seed: number;
+  status: 'ok' | 'failed';
+  error: string | null;
+  metrics: string;
+  epochs: string;
+  model_path: string | null;
+  started_at: string;
+  finished_at: string;
+}
+
 export interface StrategyStateRecord {
   readonly runId: string;
   readonly seq: number;
@@ -940,6 +987,70 @@ export class RunStore {
   }
 
   // ---- events ---------------------------------------------------------------------------------
+
+  // ---- final trainings -------------------------------------------------------------------------
+
+  addFinalTraining(training: NewFinalTraining): FinalTrainingRecord {
+    this.assertWritable('add a final training');
+    if (training.status === 'failed' && !training.error)
+      throw new RunStoreError(`final training of ${training.name}: a failed one needs its error`);
+    return this.transaction(() => {
+      const run = this.getRun(training.runId);
+      if (training.candidateId !== null) this.getCandidate(training.candidateId);
+      const iso = (t: string | Date): string => (typeof t === 'string' ? t : t.toISOString());
+      const result = this.stmt(
+        `INSERT INTO final_trainings (run_id, candidate_id, name, role, architecture, settings,
+           seed, status, error, metrics, epochs, model_path, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        run.id,
+        training.candidateId,
+        training.name,
+        training.role,
+        toJson(training.architecture, 'final training architecture'),
+        toJson(training.settings, 'final training settings'),
+        training.seed,
+        training.status,
+        training.error,
+        toJson(training.metrics, 'final training metrics'),
+        toJson(training.epochs, 'final training epochs'),
+        training.modelPath,
+        iso(training.startedAt),
+        iso(training.finishedAt),
+      );
+      this.touchRun(run.id);
+      return this.finalTrainings(run.id).find(
+        (t) => t.id === Number(result.lastInsertRowid),
+      ) as FinalTrainingRecord;
+    });
+  }
+
+  /** A run's final trainings, oldest first. */
+  finalTrainings(runId: string): FinalTrainingRecord[] {
+    return this.stmt<FinalTrainingRow>('SELECT * FROM final_trainings WHERE run_id = ? ORDER BY id')
+      .all(this.getRun(runId).id)
+      .map((row) => ({
+        id: row.id,
+        runId: row.run_id,
+        candidateId: row.candidate_id,
+        name: row.name,
+        role: row.role,
+        architecture: parseJson(row.architecture, `final training ${row.id} architecture`),
+        settings: parseJson(row.settings, `final training ${row.id} settings`) as Record<
+          string,
+          unknown
+        >,
+        seed: row.seed,
+        status: row.status,
+        error: row.error,
+        metrics: numberRecord(parseNumbersJson(row.metrics, `final training ${row.id} metrics`)),
+        epochs: (parseNumbersJson(row.epochs, `final training ${row.id} epochs`) ??
+          []) as unknown[],
+        modelPath: row.model_path,
+        startedAt: row.started_at,
+        finishedAt: row.finished_at,
+      }));
+  }
 
   logEvent(runId: string, kind: string, message: string): RunEvent {
     this.assertWritable('log an event');

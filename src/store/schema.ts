@@ -110,12 +110,38 @@ CREATE TABLE run_events (
 CREATE INDEX run_events_run ON run_events(run_id, id);
 `;
 
+const V2 = `
+CREATE TABLE final_trainings (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  candidate_id TEXT REFERENCES candidates(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('candidate', 'baseline')),
+  architecture TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+  error TEXT,
+  metrics TEXT NOT NULL,
+  epochs TEXT NOT NULL,
+  model_path TEXT,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL
+);
+CREATE INDEX final_trainings_run ON final_trainings(run_id, id);
+`;
+
 /** Ordered by version, strictly increasing. */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'runs, candidates, lineage, evaluations, objectives, strategy states, events',
     sql: V1,
+  },
+  {
+    version: 2,
+    description: 'final trainings: re-trained best candidates and baselines, with model files',
+    sql: V2,
   },
 ];
 

@@ -1,0 +1,246 @@
+/**
+ * After a search: re-train the best candidates (or the Pareto front) from scratch under a longer
+ * protocol with several seeds, and hand-designed baselines under the same protocol and budget.
+ * Every result is recorded in the run store's final trainings, with the trained model kept.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { EpochRecord, Network } from '../engine/engine.js';
+import { baselineArchitecture } from '../evaluate/baselines.js';
+import { type PreparedData, prepareData } from '../evaluate/prepared-data.js';
+import { getProtocol } from '../evaluate/protocols.js';
+import { trainArchitecture } from '../evaluate/train.js';
+import { type Architecture, parseArchitecture } from '../space/ir.js';
+import type { FinalTrainingRecord, RunRecord, RunStore } from '../store/index.js';
+import { type SearchConfig, searchConfigSchema } from './config.js';
+import { datasetTarget } from './evaluators.js';
+import { paretoFront } from './pareto.js';
+import { sortByRanking } from './ranking.js';
+
+/** One network to train: a candidate of the run or a baseline. */
+export interface FinalEntry {
+  readonly name: string;
+  readonly role: 'candidate' | 'baseline';
+  readonly candidateId: string | null;
+  readonly genome: string | null;
+  readonly architecture: Architecture;
+}
+
+export interface FinalTrainingSettings {
+  /** Protocol name; the run's own protocol when absent. */
+  readonly protocol?: string;
+  /** Epochs; the protocol's when absent. */
+  readonly epochs?: number;
+  readonly seeds: readonly number[];
+  readonly threads?: number;
+  readonly device?: string;
+  /** Training images (all when absent) and test images. */
+  readonly subset?: number;
+  readonly testSubset?: number;
+  readonly dataDir?: string;
+  /** Where model files go; `<store dir>/models/<run id>` when absent. */
+  readonly modelsDir?: string;
+  readonly onEpoch?: (entry: FinalEntry, seed: number, record: EpochRecord) => void;
+  readonly onResult?: (record: FinalTrainingRecord) => void;
+  /** Writes a trained model to `path` (the model-file format); the model is not kept when absent. */
+  readonly saveModel?: (network: Network, path: string, entry: FinalEntry, meta: ModelMeta) => void;
+}
+
+export interface ModelMeta {
+  readonly dataset: string;
+  readonly classes: readonly string[];
+  readonly protocol: string;
+  readonly standardise: boolean;
+  readonly testAccuracy: number;
+}
+
+export function runConfig(run: RunRecord): SearchConfig {
+  return searchConfigSchema.parse(run.config);
+}
+
+/**
+ * The run's best `top` distinct candidates by its own objectives and constraints, or its Pareto
+ * front (accuracy against parameters, or the run's objectives when it has several).
+ */
+export function selectCandidates(
+  store: RunStore,
+  runId: string,
+  options: { top?: number; front?: boolean },
+): FinalEntry[] {
+  const run = store.getRun(runId);
+  const config = runConfig(run);
+  const evaluated = store
+    .evaluations(run.id, {})
+    .filter((e) => e.status === 'ok')
+    .map((e) => ({ ...e, metrics: e.metrics as Record<string, number> }));
+  let chosen: typeof evaluated;
+  if (options.front) {
+    const objectives =
+      config.objectives.length > 1
+        ? config.objectives
+        : [
+            { metric: 'accuracy', direction: 'maximize' as const },
+            { metric: 'params', direction: 'minimize' as const },
+          ];
+    chosen = sortByRanking(
+      paretoFront(evaluated, objectives, config.constraints),
+      config.objectives,
+      config.constraints,
+    );
+  } else {
+    chosen = sortByRanking(evaluated, config.objectives, config.constraints);
+  }
+  const seen = new Set<string>();
+  const entries: FinalEntry[] = [];
+  for (const evaluation of chosen) {
+    const candidate = store.getCandidate(evaluation.candidateId);
+    if (seen.has(candidate.hash)) continue;
+    seen.add(candidate.hash);
+    entries.push({
+      name: candidate.id,
+      role: 'candidate',
+      candidateId: candidate.id,
+      genome: candidate.genome,
+      architecture: parseArchitecture(candidate.architecture),
+    });
+    if (!options.front && entries.length >= (options.top ?? 1)) break;
+  }
+  if (entries.length === 0)
+    throw new Error(`run ${run.id} has no successfully evaluated candidate to re-train`);
+  return entries;
+}
+
+export function baselineEntries(names: readonly string[], config: SearchConfig): FinalEntry[] {
+  const target = datasetTarget(config);
+  return names.map((name) => ({
+    name,
+    role: 'baseline' as const,
+    candidateId: null,
+    genome: null,
+    architecture: baselineArchitecture(name, target),
+  }));
+}
+
+/** Trains every entry with every seed, one after the other, recording each result. */
+export async function trainFinal(
+  store: RunStore,
+  runId: string,
+  entries: readonly FinalEntry[],
+  settings: FinalTrainingSettings,
+): Promise<FinalTrainingRecord[]> {
+  const run = store.getRun(runId);
+  const config = runConfig(run);
+  const protocol = getProtocol(settings.protocol ?? config.evaluation.protocol);
+  const epochs = settings.epochs ?? protocol.training.epochs;
+  const modelsDir = settings.modelsDir ?? join(dirname(store.path), 'models', run.id);
+  const recorded = {
+    protocol: protocol.name,
+    epochs,
+    dataset: config.dataset.name,
+    subset: settings.subset ?? null,
+    testSubset: settings.testSubset ?? null,
+  };
+  let data: PreparedData | undefined;
+  const records: FinalTrainingRecord[] = [];
+  try {
+    data = await prepareData(config.dataset.name, {
+      ...((settings.dataDir ?? config.dataset.dataDir) !== undefined
+        ? { dataDir: (settings.dataDir ?? config.dataset.dataDir) as string }
+        : {}),
+      ...(settings.subset !== undefined ? { subset: settings.subset } : {}),
+      ...(settings.testSubset !== undefined ? { testSubset: settings.testSubset } : {}),
+      validationFraction: config.dataset.validationFraction ?? protocol.validationFraction,
+      standardise: protocol.standardise,
+      device: settings.device ?? config.device,
+      splitSeed: config.seed,
+      log: (message) => void process.stderr.write(`${message}\n`),
+    });
+    for (const entry of entries) {
+      for (const seed of settings.seeds) {
+        const startedAt = new Date();
+        let record: FinalTrainingRecord;
+        try {
+          const { network, report } = await trainArchitecture(entry.architecture, data, {
+            protocol,
+            budget: { epochs },
+            seed,
+            ...(settings.threads !== undefined ? { threads: settings.threads } : {}),
+            device: settings.device ?? config.device,
+            onProgress: (event) => {
+              if (event.type === 'epoch') settings.onEpoch?.(entry, seed, event.record);
+            },
+          });
+          let modelPath: string | null = null;
+          if (settings.saveModel && report.status !== 'diverged') {
+            mkdirSync(modelsDir, { recursive: true });
+            modelPath = join(modelsDir, `${entry.name}-seed${seed}.safetensors`);
+            settings.saveModel(network, modelPath, entry, {
+              dataset: data.dataset,
+              classes: data.classes,
+              protocol: protocol.name,
+              standardise: protocol.standardise,
+              testAccuracy: report.testAccuracy,
+            });
+          }
+          const metrics: Record<string, number> = {
+            test_accuracy: report.testAccuracy,
+            test_loss: report.testLoss,
+            params: report.params,
+            flops: report.flops,
+            train_seconds: report.trainSeconds,
+            best_epoch: report.bestEpoch,
+          };
+          if (report.valAccuracy !== null) metrics.accuracy = report.valAccuracy;
+          record = store.addFinalTraining({
+            runId: run.id,
+            candidateId: entry.candidateId,
+            name: entry.name,
+            role: entry.role,
+            architecture: entry.architecture,
+            settings: { ...recorded, genome: entry.genome },
+            seed,
+            status: report.status === 'diverged' ? 'failed' : 'ok',
+            error: report.status === 'diverged' ? (report.reason ?? 'the loss diverged') : null,
+            metrics,
+            epochs: [...report.epochs],
+            modelPath,
+            startedAt,
+            finishedAt: new Date(),
+          });
+        } catch (error) {
+          record = store.addFinalTraining({
+            runId: run.id,
+            candidateId: entry.candidateId,
+            name: entry.name,
+            role: entry.role,
+            architecture: entry.architecture,
+            settings: { ...recorded, genome: entry.genome },
+            seed,
+            status: 'failed',
+            error: error instanceof Error ? error.message : String(error),
+            metrics: {},
+            epochs: [],
+            modelPath: null,
+            startedAt,
+            finishedAt: new Date(),
+          });
+        }
+        records.push(record);
+        settings.onResult?.(record);
+      }
+    }
+  } finally {
+    data?.release();
+  }
+  return records;
+}
+
+/** Mean and sample standard deviation. */
+export function meanAndSd(values: readonly number[]): { mean: number; sd: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
+  const sd =
+    values.length > 1
+      ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1))
+      : 0;
+  return { mean, sd };
+}
