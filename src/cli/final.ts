@@ -3,6 +3,7 @@
  * several seeds, and compare them with hand-designed baselines under the same protocol and budget.
  */
 import { BASELINE_NAMES } from '../evaluate/baselines.js';
+import { trainingNormalisation, writeModelFile } from '../export/model-file.js';
 import {
   type FinalEntry,
   type FinalTrainingSettings,
@@ -20,6 +21,8 @@ export interface FinalCommandOptions {
   store: string;
   top?: number;
   front?: boolean;
+  /** Exactly these candidates (ids, or `c12` short forms). */
+  candidates?: string[];
   protocol?: string;
   epochs?: number;
   seeds: number[];
@@ -29,9 +32,20 @@ export interface FinalCommandOptions {
   testSubset?: number;
   dataDir?: string;
   progress: boolean;
-  /** Saves trained models (the model-file format); wired by the command line. */
-  saveModel?: FinalTrainingSettings['saveModel'];
 }
+
+/** Writes a final training's model in the model-file format. */
+const saveModel: NonNullable<FinalTrainingSettings['saveModel']> = (network, path, entry, meta) =>
+  writeModelFile(path, {
+    network,
+    architecture: entry.architecture,
+    ...(entry.genome !== null ? { genome: entry.genome } : {}),
+    dataset: meta.dataset,
+    classes: meta.classes,
+    protocol: meta.protocol,
+    normalisation: trainingNormalisation(meta.dataset, meta.standardise),
+    testAccuracy: meta.testAccuracy,
+  });
 
 /** `1,2,3` -> [1, 2, 3]. */
 export function parseSeeds(text: string): number[] {
@@ -113,7 +127,7 @@ async function runFinal(
       ...(options.subset !== undefined ? { subset: options.subset } : {}),
       ...(options.testSubset !== undefined ? { testSubset: options.testSubset } : {}),
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-      ...(options.saveModel ? { saveModel: options.saveModel } : {}),
+      saveModel,
       ...(options.progress
         ? {
             onEpoch: (entry, seed, record) =>
@@ -138,6 +152,7 @@ export function trainBestCommand(options: FinalCommandOptions): Promise<string> 
     selectCandidates(store, runId, {
       ...(options.top !== undefined ? { top: options.top } : {}),
       ...(options.front ? { front: true } : {}),
+      ...(options.candidates ? { ids: options.candidates } : {}),
     }),
   );
 }

@@ -37,3 +37,8 @@ export function table(
   for (const row of rows) t.push(row.map(String));
   return t.toString();
 }
+
+/** A candidate's text on one line (multi-line forms, like layer lists, joined with `; `). */
+export function oneLine(text: string): string {
+  return text.trim().split('\n').join('; ');
+}

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_BENCH_STRATEGIES, benchStrategiesCommand } from './bench.js';
+import { EXPORT_FORMATS, exportCommand } from './export.js';
 import { compareCommand, parseSeeds, trainBestCommand } from './final.js';
 import { inspectCommand } from './inspect.js';
+import { predictCommand } from './predict.js';
+import { reportCommand } from './report.js';
 import { runsCommand, searchCommand, showCommand } from './search.js';
 import { trainCommand } from './train.js';
 
@@ -29,6 +33,11 @@ program
   )
   .option('--arch <file>', 'architecture IR as JSON')
   .option(
+    '--space <name>',
+    'space the --genome text belongs to: genome, layers, cells or grammar:path.yaml',
+  )
+  .option('--space-options <json>', 'options of that space as JSON')
+  .option(
     '--dataset <name>',
     'dataset whose image shape the architecture is built for',
     'fashion-mnist',
@@ -41,8 +50,10 @@ program
 program
   .command('train')
   .description('train one architecture under a protocol and report validation and test accuracy')
-  .option('--genome <text>', 'genome string')
+  .option('--genome <text>', 'genome string (or a candidate in --space)')
   .option('--arch <file>', 'architecture IR as JSON')
+  .option('--space <name>', 'space of --genome: genome, layers, cells or grammar:path.yaml')
+  .option('--space-options <json>', 'options of that space as JSON')
   .option('--dataset <name>', 'fashion-mnist, mnist or cifar10', 'fashion-mnist')
   .option('--data-dir <dir>', 'directory holding the dataset files')
   .option('--download', 'download the dataset if it is missing')
@@ -53,7 +64,10 @@ program
   .option('--threads <n>', 'CPU threads for libtorch (default: all cores)', integer('--threads', 1))
   .option('--seed <n>', 'seed of initialisation and shuffling', integer('--seed', 0), 0)
   .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').default('cpu'))
-  .option('--save <file>', 'save the trained weights (libtorch archive)')
+  .option(
+    '--save <file>',
+    'save the trained model (architecture + weights, .safetensors) for nascent export and predict',
+  )
   .option('--json', 'print the report as JSON')
   .option('--no-progress', 'no progress bar')
   .action(async (options) => {
@@ -158,6 +172,11 @@ finalTrainingCommand(
 )
   .option('--top <n>', 'how many of the best', integer('--top', 1), 1)
   .option('--front', 'the whole Pareto front instead of the top k')
+  .option(
+    '--candidates <list>',
+    'exactly these candidates, comma-separated (ids or short forms like c12)',
+    (text: string) => text.split(','),
+  )
   .action(async (run: string, options) => {
     process.stdout.write(`${await trainBestCommand({ run, ...options })}\n`);
   });
@@ -175,6 +194,88 @@ finalTrainingCommand(
   )
   .action(async (run: string, options) => {
     process.stdout.write(`${await compareCommand({ run, ...options })}\n`);
+  });
+
+program
+  .command('export <target>')
+  .description(
+    'export a model file (or, with --store, a search candidate) as ONNX, PyTorch, genome text or IR JSON',
+  )
+  .addOption(
+    new Option('--format <format>', 'output format')
+      .choices([...EXPORT_FORMATS])
+      .makeOptionMandatory(),
+  )
+  .option(
+    '--out <path>',
+    'output file (onnx, genome, json) or folder (pytorch); default: beside the model file (onnx, pytorch) or standard output (genome, json)',
+  )
+  .option('--store <file>', 'read <target> as a candidate id from this run store')
+  .option('--opset <n>', 'ONNX opset, 13 to 21 (default 13)', integer('--opset', 13))
+  .action(async (target: string, options) => {
+    process.stdout.write(`${await exportCommand(target, options)}\n`);
+  });
+
+program
+  .command('predict <model> <inputs...>')
+  .description(
+    'classify images with a model file: a dataset name (fashion-mnist, mnist, cifar10), an IDX image file, or PNG/PGM/PPM files and folders; accuracy and a confusion matrix on labelled sets',
+  )
+  .option('--data-dir <dir>', 'directory holding the named dataset')
+  .option('--download', 'download the named dataset if it is missing')
+  .addOption(
+    new Option('--split <split>', 'part of a named dataset (default test)').choices([
+      'test',
+      'train',
+    ]),
+  )
+  .option('--limit <n>', 'predict only the first n images', integer('--limit', 1))
+  .option('--labels <file>', 'IDX labels for IDX images')
+  .option(
+    '--list <n>',
+    'list this many predictions (default: all when at most 20 images)',
+    integer('--list', 0),
+  )
+  .option('--threads <n>', 'CPU threads for libtorch', integer('--threads', 1))
+  .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').default('cpu'))
+  .option('--json', 'print the predictions as JSON')
+  .action(async (model: string, inputs: string[], options) => {
+    process.stdout.write(`${await predictCommand(model, inputs, options)}\n`);
+  });
+
+program
+  .command('report <run>')
+  .description('write a self-contained HTML report of a run, with its figures as SVG files')
+  .option('--store <file>', 'run store (SQLite)', 'runs/nascent.db')
+  .option('--out <dir>', 'output folder (default: runs/<run id>-report)')
+  .option('--top <n>', 'rows of the best-candidates table', integer('--top', 1), 10)
+  .action(async (run: string, options) => {
+    process.stdout.write(`${await reportCommand({ run, ...options })}\n`);
+  });
+
+const bench = program.command('bench').description('benchmarks of Nascent itself');
+bench
+  .command('strategies')
+  .description(
+    'regret curves of the search strategies on a table of known results (docs/tabular-benchmarks.md)',
+  )
+  .requiredOption('--evaluator <table>', 'table:<file>, a JSON or CSV table of results')
+  .option('--space <name>', 'search space whose canonical texts key the table', 'cells')
+  .option('--space-options <json>', "the space's options as JSON")
+  .option('--dataset <name>', 'dataset whose image shape candidates are built for', 'cifar10')
+  .option('--queries <n>', 'distinct architectures per trial', integer('--queries', 1), 150)
+  .option('--trials <n>', 'runs of each strategy', integer('--trials', 1), 100)
+  .option(
+    '--strategies <list>',
+    'comma-separated: random, re, ga, mu+lambda, nsga2, predictor',
+    DEFAULT_BENCH_STRATEGIES,
+  )
+  .option('--population <n>', 'population size of every strategy', integer('--population', 2), 10)
+  .option('--seed <n>', 'seed of the first trial', integer('--seed', 0), 0)
+  .option('--out <dir>', 'output directory', 'runs/bench-strategies')
+  .option('--no-progress', 'no progress lines')
+  .action((options) => {
+    process.stdout.write(`${benchStrategiesCommand(options)}\n`);
   });
 
 try {

@@ -5,7 +5,7 @@ import { sortByRanking } from '../search/ranking.js';
 import { type SearchEvent, runSearch } from '../search/runner.js';
 import type { EvaluationStatus } from '../search/strategy.js';
 import { RunStore } from '../store/index.js';
-import { formatCount, formatPercent, formatSeconds, table } from './format.js';
+import { formatCount, formatPercent, formatSeconds, oneLine, table } from './format.js';
 
 export interface SearchCommandOptions extends Record<string, unknown> {
   config?: string;
@@ -17,7 +17,7 @@ function candidateLine(event: Extract<SearchEvent, { type: 'candidate-done' }>):
   const m = event.metrics;
   const status = event.reused ? 'reused' : event.status;
   const detail = event.error ? `  (${event.error})` : '';
-  return `gen ${event.generation}  ${event.id}  ${status.padEnd(6)}  acc ${formatPercent(m.accuracy)}  params ${formatCount(m.params ?? 0).padStart(9)}  ${event.genome}${m.train_seconds !== undefined && !event.reused ? `  ${formatSeconds(m.train_seconds)}` : ''}${detail}`;
+  return `gen ${event.generation}  ${event.id}  ${status.padEnd(6)}  acc ${formatPercent(m.accuracy)}  params ${formatCount(m.params ?? 0).padStart(9)}  ${oneLine(event.genome)}${m.train_seconds !== undefined && !event.reused ? `  ${formatSeconds(m.train_seconds)}` : ''}${detail}`;
 }
 
 export async function searchCommand(options: SearchCommandOptions): Promise<string> {
@@ -70,7 +70,7 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
           b.id,
           formatPercent(b.metrics.accuracy),
           formatCount(b.metrics.params ?? 0),
-          b.genome,
+          oneLine(b.genome),
         ]),
       ),
     );
@@ -203,7 +203,7 @@ export function showCommand(options: { run: string; store: string; top?: number 
       formatPercent(e.metrics.test_accuracy),
       formatCount(e.metrics.params ?? 0),
       formatCount(e.metrics.flops ?? 0),
-      e.genome,
+      oneLine(e.genome),
     ];
     const head = ['candidate', 'gen', 'status', 'val acc', 'test acc', 'params', 'FLOPs', 'genome'];
     const frontObjectives =

@@ -1,9 +1,10 @@
 import cliProgress from 'cli-progress';
-import { engineInfo } from '../engine/engine.js';
+import { type Network, engineInfo } from '../engine/engine.js';
 import { prepareData } from '../evaluate/prepared-data.js';
+import { trainingNormalisation, writeModelFile } from '../export/model-file.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import { type TrainingReport, trainArchitecture } from '../evaluate/train.js';
-import { type ArchitectureSource, resolveArchitecture } from './architecture-input.js';
+import { type ArchitectureSource, resolveCandidate } from './architecture-input.js';
 import { formatCount, formatPercent, formatSeconds, table } from './format.js';
 
 export interface TrainCommandOptions extends ArchitectureSource {
@@ -23,6 +24,12 @@ export interface TrainCommandOptions extends ArchitectureSource {
 }
 
 export class TrainingFailed extends Error {}
+
+/** Classes the network outputs (0 when its output is not a flat vector). */
+function architectureClasses(network: Network): number {
+  const shape = network.summary.outputShape;
+  return shape.kind === 'flat' ? shape.features : 0;
+}
 
 export function formatReport(report: TrainingReport): string {
   const rows = report.epochs.map((epoch) => [
@@ -45,7 +52,8 @@ export function formatReport(report: TrainingReport): string {
 
 export async function trainCommand(options: TrainCommandOptions): Promise<string> {
   const protocol = getProtocol(options.protocol);
-  const architecture = resolveArchitecture(options, options.dataset);
+  const candidate = resolveCandidate(options, options.dataset);
+  const { architecture } = candidate;
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
   const started = Date.now();
   const data = await prepareData(options.dataset, {
@@ -105,15 +113,28 @@ export async function trainCommand(options: TrainCommandOptions): Promise<string
         }
       },
     });
-    if (options.save) network.save(options.save);
     const wall = (Date.now() - started) / 1000;
     if (report.status === 'diverged') {
       throw new TrainingFailed(
         `training diverged: ${report.reason ?? 'non-finite loss'}\n${formatReport(report)}`,
       );
     }
+    if (options.save) {
+      writeModelFile(options.save, {
+        network,
+        architecture,
+        ...(candidate.genome !== undefined && candidate.space !== undefined
+          ? { genome: candidate.genome, space: candidate.space }
+          : {}),
+        dataset: data.dataset,
+        ...(data.classes.length === architectureClasses(network) ? { classes: data.classes } : {}),
+        normalisation: trainingNormalisation(data.dataset, protocol.standardise),
+        protocol: protocol.name,
+        testAccuracy: report.testAccuracy,
+      });
+    }
     if (options.json) return JSON.stringify({ architecture, report, wallSeconds: wall }, null, 2);
-    return `${formatReport(report)}\nwall time (data loading included): ${formatSeconds(wall)}${options.save ? `\nweights saved to ${options.save}` : ''}`;
+    return `${formatReport(report)}\nwall time (data loading included): ${formatSeconds(wall)}${options.save ? `\nmodel saved to ${options.save}` : ''}`;
   } finally {
     bar?.stop();
     data.release();

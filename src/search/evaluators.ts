@@ -5,9 +5,12 @@
 import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
 import { prepareData } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
+import { loadResultTable } from '../evaluate/table.js';
+import { createSpace } from '../space/registry.js';
 import type { CompileTarget } from '../space/space.js';
 import { type CandidateEvaluator, LocalTrainingEvaluator } from './candidate-evaluator.js';
 import type { SearchConfig } from './config.js';
+import { TableEvaluator } from './table-evaluator.js';
 
 /** Input shape and class count of the configured dataset, known without loading it. */
 export function datasetTarget(config: SearchConfig): CompileTarget {
@@ -22,8 +25,13 @@ export async function createEvaluator(
   config: SearchConfig,
   log: (message: string) => void,
 ): Promise<CandidateEvaluator> {
-  if (config.evaluator !== 'train')
-    throw new Error(`evaluator ${config.evaluator} is not available in this build`);
+  if (config.evaluator.startsWith('table:')) {
+    const table = loadResultTable(config.evaluator.slice('table:'.length), {
+      space: createSpace(config.space),
+    });
+    log(`answering candidates from ${table.source} (${table.size} architectures)`);
+    return new TableEvaluator(table);
+  }
   const protocol = getProtocol(config.evaluation.protocol);
   const data = await prepareData(config.dataset.name, {
     ...(config.dataset.dataDir !== undefined ? { dataDir: config.dataset.dataDir } : {}),

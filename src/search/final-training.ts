@@ -65,9 +65,25 @@ export function runConfig(run: RunRecord): SearchConfig {
 export function selectCandidates(
   store: RunStore,
   runId: string,
-  options: { top?: number; front?: boolean },
+  options: { top?: number; front?: boolean; ids?: readonly string[] },
 ): FinalEntry[] {
   const run = store.getRun(runId);
+  if (options.ids && options.ids.length > 0) {
+    return options.ids.map((id) => {
+      const candidate = store.getCandidate(id.includes('-c') ? id : `${run.id}-${id}`);
+      if (candidate.runId !== run.id)
+        throw new Error(
+          `candidate ${candidate.id} belongs to run ${candidate.runId}, not ${run.id}`,
+        );
+      return {
+        name: candidate.id,
+        role: 'candidate' as const,
+        candidateId: candidate.id,
+        genome: candidate.genome,
+        architecture: parseArchitecture(candidate.architecture),
+      };
+    });
+  }
   const config = runConfig(run);
   const evaluated = store
     .evaluations(run.id, {})

@@ -38,7 +38,7 @@ import type { Evaluated, Proposal } from './strategy.js';
 export interface RegularizedEvolutionOptions<G> extends BaseStrategyOptions<G> {
   /** Population size P, and the number of initial samples (default 20, at least 2). */
   readonly populationSize?: number;
-  /** Members S drawn per tournament (default 5, 1 to populationSize). */
+  /** Members S drawn per tournament (1 to populationSize; default 5, or populationSize if smaller). */
   readonly sampleSize?: number;
 }
 
@@ -47,12 +47,12 @@ const NAME = 're';
 const shape = {
   ...baseOptionsShape,
   populationSize: intOption('populationSize', 2).default(20),
-  sampleSize: intOption('sampleSize', 1).default(5),
+  sampleSize: intOption('sampleSize', 1).optional(),
 };
 
 const optionsSchema = z
   .strictObject(shape)
-  .refine((o) => o.populationSize < 2 || o.sampleSize <= o.populationSize, {
+  .refine((o) => o.sampleSize === undefined || o.sampleSize <= o.populationSize, {
     error: 'sampleSize must be at most populationSize',
     path: ['sampleSize'],
   });
@@ -75,7 +75,8 @@ export class RegularizedEvolution<G> extends SeededStrategy<G, Snapshot> {
   private pending = new PendingProposals<G>();
 
   constructor(options: RegularizedEvolutionOptions<G>) {
-    const o = parseOptions(NAME, optionsSchema, options, Object.keys(shape));
+    const parsed = parseOptions(NAME, optionsSchema, options, Object.keys(shape));
+    const o = { ...parsed, sampleSize: parsed.sampleSize ?? Math.min(5, parsed.populationSize) };
     super(options, o, optionsFingerprint(o));
     this.populationSize = o.populationSize;
     this.sampleSize = o.sampleSize;

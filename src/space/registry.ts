@@ -2,10 +2,13 @@
  * Every search space by name, so configs and the command line can pick one (`--space layers`,
  * `--space grammar:grammars/mlp.yaml`) and every strategy works with every space.
  */
+import { CellSpace } from './cells/index.js';
 import { GenomeSpace } from './genome-space.js';
+import { GrammarSpace, loadGrammarFile } from './grammar/index.js';
+import { LayerListSpace, type LayerSpaceOptionsInput } from './layers/index.js';
 import type { SearchSpace } from './space.js';
 
-export const SPACE_NAMES = ['genome'] as const;
+export const SPACE_NAMES = ['genome', 'layers', 'cells', 'grammar'] as const;
 export type SpaceName = (typeof SPACE_NAMES)[number];
 
 /** A space as a configuration names it. */
@@ -44,6 +47,16 @@ export function createSpace(spec: SpaceSpec): SearchSpace<unknown> {
     switch (spec.name) {
       case 'genome':
         return new GenomeSpace(options) as SearchSpace<unknown>;
+      case 'layers':
+        return new LayerListSpace(options as LayerSpaceOptionsInput) as SearchSpace<unknown>;
+      case 'grammar':
+        if (!spec.grammar)
+          throw new SpaceError(
+            'the grammar space needs a grammar file: --space grammar:path.yaml (e.g. grammars/mlp.yaml)',
+          );
+        return new GrammarSpace(loadGrammarFile(spec.grammar), options) as SearchSpace<unknown>;
+      case 'cells':
+        return new CellSpace(options) as SearchSpace<unknown>;
       default:
         throw new SpaceError(
           `unknown search space ${JSON.stringify(spec.name)}; known spaces: ${SPACE_NAMES.join(', ')}`,

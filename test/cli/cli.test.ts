@@ -19,7 +19,7 @@ describe('nascent inspect', () => {
       dataset: 'fashion-mnist',
     });
     expect(out).toContain('parameters: 220,858');
-    expect(out).toMatch(/conv3\s+│ RC 64 6 relu\s+│ 64x4x4/);
+    expect(out).toMatch(/g3\s+│ RC 64 6 relu\s+│ 64x4x4/);
     expect(out).toContain('FLOPs per image (forward): 14,855,316');
   });
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { compareCommand, parseSeeds, trainBestCommand } from '../../src/cli/final.js';
 import { Network } from '../../src/engine/engine.js';
 import { baselineArchitecture } from '../../src/evaluate/baselines.js';
+import { readModelFile } from '../../src/export/model-file.js';
 import { loadSearchConfig } from '../../src/search/config.js';
 import { selectCandidates } from '../../src/search/final-training.js';
 import { runSearch } from '../../src/search/runner.js';
@@ -80,6 +81,10 @@ describe('train-best and compare', () => {
       expect(record.metrics.test_accuracy).toBeLessThanOrEqual(1);
       expect(record.epochs).toHaveLength(1);
       expect(record.settings).toMatchObject({ protocol: 'standard', epochs: 1 });
+      // The trained model is kept as a model file that loads with the same architecture.
+      const model = readModelFile(record.modelPath as string);
+      expect(model.architecture).toEqual(record.architecture);
+      expect(model.testAccuracy).toBeCloseTo(record.metrics.test_accuracy as number, 6);
     }
     // Different seeds give different trainings of the same network.
     expect(records[0]?.metrics.test_loss).not.toBe(records[1]?.metrics.test_loss);
