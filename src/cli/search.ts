@@ -75,12 +75,34 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
       ),
     );
   };
+  // Ctrl-C (or a kill): the run is marked stopped, so `nascent runs` says so; everything finished
+  // is already in the store and `--resume` continues from there.
+  let interruptedRun: string | undefined;
+  const interrupt = (signal: NodeJS.Signals): void => {
+    bars?.stop();
+    if (interruptedRun !== undefined) {
+      const store = RunStore.open(config.store);
+      try {
+        store.setRunStatus(interruptedRun, 'stopped');
+        store.logEvent(interruptedRun, 'stopped', `interrupted by ${signal}`);
+      } finally {
+        store.close();
+      }
+      process.stderr.write(
+        `\n${signal}: run ${interruptedRun} stopped; everything evaluated is in ${config.store}. Continue it with: nascent search --resume ${interruptedRun}\n`,
+      );
+    }
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   const { runId, reason } = await runSearch({
     config,
     ...(resume ? { resume } : {}),
     onEvent: (event) => {
       switch (event.type) {
         case 'run':
+          interruptedRun = event.runId;
           started = Date.now();
           print(
             `${event.resumed ? 'resuming' : 'started'} run ${event.runId}: ${event.config.strategy.name} over the ${event.config.space.name} space on ${event.config.dataset.name}, store ${event.config.store}`,
@@ -137,6 +159,9 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
           break;
       }
     },
+  }).finally(() => {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
   });
   bars?.stop();
   return [

@@ -172,6 +172,61 @@ describe('nascent search', () => {
     expect(again).toContain(`run ${run.id} stopped: 3 generations done`);
   });
 
+  it('marks a run interrupted with Ctrl-C as stopped and says how to continue it', async () => {
+    const path = tempStore();
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        join('dist', 'src', 'cli', 'main.js'),
+        'search',
+        '--store',
+        path,
+        '--data-dir',
+        dataDir,
+        '--subset',
+        '300',
+        '--strategy',
+        'random',
+        '--population',
+        '4',
+        '--epochs',
+        '6',
+        '--generations',
+        '3',
+        '--protocol',
+        'standard',
+        '--name',
+        'interrupted',
+        '--no-progress',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const deadline = Date.now() + 60_000;
+    while ((output.match(/^gen \d+ /gm) ?? []).length < 1) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`search did not progress:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGINT');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(child.exitCode).toBe(130);
+    expect(output).toMatch(
+      /SIGINT: run run-\S+ stopped; everything evaluated is in .*runs\.db\. Continue it with: nascent search --resume run-/,
+    );
+    const store = RunStore.open(path);
+    try {
+      const run = store.getRun('interrupted');
+      expect(run.status).toBe('stopped');
+      expect(store.evaluationCount(run.id)).toBeGreaterThanOrEqual(1);
+      expect(store.events(run.id).at(-1)?.message).toBe('interrupted by SIGINT');
+    } finally {
+      store.close();
+    }
+  });
+
   it('explains a bad configuration', () => {
     expect(() => loadSearchConfig(undefined, { population: 1, generations: 1 })).toThrow(
       /strategy\.populationSize/,
