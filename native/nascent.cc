@@ -391,6 +391,9 @@ class Dataset : public Napi::ObjectWrap<Dataset> {
         auto m = torch::tensor(std::vector<float>(mean.begin(), mean.end())).view({1, channels, 1, 1});
         auto s = torch::tensor(std::vector<float>(std.begin(), std.end())).view({1, channels, 1, 1});
         x.sub_(m).div_(s);
+        blackPixel_ = m.neg().div(s).to(device);
+      } else {
+        blackPixel_ = torch::zeros({1, channels, 1, 1}).to(device);
       }
       images_ = x.to(device).contiguous();
       labels_ = torch::from_blob(labels.Data(), {count}, torch::kUInt8).to(torch::kInt64).to(device);
@@ -403,6 +406,8 @@ class Dataset : public Napi::ObjectWrap<Dataset> {
   }
 
   torch::Tensor images_, labels_;
+  // The value a black (0) pixel has after normalisation, per channel: what crop padding fills in.
+  torch::Tensor blackPixel_;
 
  private:
   Napi::Value Count(const Napi::CallbackInfo& info) {
@@ -442,6 +447,10 @@ struct TrainOptions {
   int64_t patience = -1;  // < 0: no early stopping
   double minDelta = 0;
   int64_t evalBatchSize = 1024;
+  // Augmentation of training batches: random crops of the image padded by this many black pixels
+  // on each side (0: none), and random horizontal flips.
+  int64_t cropPadding = 0;
+  bool flip = false;
 };
 
 TrainOptions ReadTrainOptions(const Napi::Object& o) {
@@ -470,6 +479,9 @@ TrainOptions ReadTrainOptions(const Napi::Object& o) {
   t.patience = static_cast<int64_t>(GetDouble(o, "patience", -1));
   t.minDelta = GetDouble(o, "minDelta", 0);
   t.evalBatchSize = static_cast<int64_t>(GetDouble(o, "evalBatchSize", 1024));
+  t.cropPadding = static_cast<int64_t>(GetDouble(o, "cropPadding", 0));
+  t.flip = GetBool(o, "flip", false);
+  if (t.cropPadding < 0) throw std::runtime_error("cropPadding must be at least 0");
   if (t.epochs < 1 || t.batchSize < 1) throw std::runtime_error("epochs and batchSize must be at least 1");
   return t;
 }
@@ -552,7 +564,7 @@ class TrainWorker : public Napi::AsyncWorker {
   void Settle(Napi::Value value, bool ok);
   Model* model_;
   Napi::ObjectReference modelRef_, trainRef_, validationRef_;
-  torch::Tensor trainX_, trainY_, valX_, valY_;
+  torch::Tensor trainX_, trainY_, valX_, valY_, trainBlack_;
   TrainOptions options_;
   Napi::Promise::Deferred deferred_;
   Napi::ThreadSafeFunction progress_;
@@ -726,6 +738,31 @@ class Model : public Napi::ObjectWrap<Model> {
 
 // --- training ---
 
+// Random crop (after padding each side with black pixels) and random horizontal flip, per image,
+// on a batch already on the device. Draws from `engine`, so a seed gives the same augmentations.
+torch::Tensor Augment(const torch::Tensor& x, const torch::Tensor& black, int64_t padding, bool flip,
+                      std::mt19937_64& engine) {
+  const int64_t count = x.size(0), height = x.size(2), width = x.size(3);
+  torch::Tensor out = x;
+  if (padding > 0) {
+    torch::Tensor padded = black.expand({count, x.size(1), height + 2 * padding, width + 2 * padding}).clone();
+    padded.narrow(2, padding, height).narrow(3, padding, width).copy_(x);
+    out = torch::empty_like(x);
+    std::uniform_int_distribution<int64_t> offset(0, 2 * padding);
+    for (int64_t i = 0; i < count; ++i) {
+      out[i].copy_(padded[i].narrow(1, offset(engine), height).narrow(2, offset(engine), width));
+    }
+  }
+  if (flip) {
+    std::vector<uint8_t> flips(static_cast<size_t>(count));
+    std::bernoulli_distribution coin(0.5);
+    for (auto& f : flips) f = coin(engine) ? 1 : 0;
+    torch::Tensor mask = torch::from_blob(flips.data(), {count, 1, 1, 1}, torch::kUInt8).to(x.device()).to(torch::kBool);
+    out = torch::where(mask, out.flip({3}), out);
+  }
+  return out;
+}
+
 TrainWorker::TrainWorker(Napi::Env env, Model* model, Napi::Object modelRef, Dataset* train, Napi::Object trainRef,
                          Dataset* validation, Napi::Value validationRef, TrainOptions options,
                          Napi::Function onProgress)
@@ -735,6 +772,7 @@ TrainWorker::TrainWorker(Napi::Env env, Model* model, Napi::Object modelRef, Dat
       trainRef_(Napi::Persistent(trainRef)),
       trainX_(train->images_),
       trainY_(train->labels_),
+      trainBlack_(train->blackPixel_),
       options_(std::move(options)),
       deferred_(Napi::Promise::Deferred::New(env)) {
   if (validation != nullptr) {
@@ -828,6 +866,7 @@ void TrainWorker::Execute() {
     };
 
     std::mt19937_64 shuffleEngine(options_.seed);
+    std::mt19937_64 augmentEngine(options_.seed ^ 0x9E3779B97F4A7C15ULL);
     std::vector<int64_t> order(static_cast<size_t>(n));
     std::vector<std::pair<std::string, torch::Tensor>> best;
     double bestLoss = INFINITY;
@@ -852,6 +891,8 @@ void TrainWorker::Execute() {
         torch::Tensor index = permutation.slice(0, begin, end);
         torch::Tensor x = trainX_.index_select(0, index).to(device);
         torch::Tensor y = trainY_.index_select(0, index).to(device);
+        if (options_.cropPadding > 0 || options_.flip)
+          x = Augment(x, trainBlack_.to(device), options_.cropPadding, options_.flip, augmentEngine);
         lr = learningRate(steps_, epoch - 1);
         for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
         optimizer->zero_grad();

@@ -31,6 +31,9 @@ export interface FinalCommandOptions {
   subset?: number;
   testSubset?: number;
   dataDir?: string;
+  /** Augmentation: crop padding in pixels, horizontal flips. */
+  cropPadding?: number;
+  flip?: boolean;
   progress: boolean;
 }
 
@@ -127,6 +130,14 @@ async function runFinal(
       ...(options.subset !== undefined ? { subset: options.subset } : {}),
       ...(options.testSubset !== undefined ? { testSubset: options.testSubset } : {}),
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      ...(options.cropPadding || options.flip
+        ? {
+            augment: {
+              ...(options.cropPadding ? { cropPadding: options.cropPadding } : {}),
+              ...(options.flip ? { flip: true } : {}),
+            },
+          }
+        : {}),
       saveModel,
       ...(options.progress
         ? {

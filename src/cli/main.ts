@@ -163,6 +163,12 @@ function finalTrainingCommand(name: string, description: string): Command {
       integer('--threads', 1),
     )
     .option('--device <device>', 'cpu, cuda or cuda:N')
+    .option(
+      '--crop-padding <n>',
+      'augment: random crops after padding each side with n black pixels (e.g. 4 for CIFAR-10)',
+      integer('--crop-padding', 0),
+    )
+    .option('--flip', 'augment: random horizontal flips (for CIFAR-like data)')
     .option('--no-progress', 'no per-epoch lines');
 }
 

@@ -60,6 +60,10 @@ export interface NativeTrainOptions {
   progressEvery?: number;
   maxStepsPerEpoch?: number;
   evalBatchSize?: number;
+  /** Augmentation: random crops of each training image padded by this many black pixels. */
+  cropPadding?: number;
+  /** Augmentation: random horizontal flips of training images. */
+  flip?: boolean;
 }
 
 export interface NativeTrainResult {

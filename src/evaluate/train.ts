@@ -11,6 +11,13 @@ import type { Architecture } from '../space/ir.js';
 import type { PreparedData } from './prepared-data.js';
 import type { TrainingProtocol } from './protocols.js';
 
+export interface Augmentation {
+  /** Pad each side with this many black pixels and crop back to size at a random offset. */
+  readonly cropPadding?: number;
+  /** Flip left-right with probability 1/2 (for CIFAR-like data, not for digits or text). */
+  readonly flip?: boolean;
+}
+
 export interface TrainingBudget {
   /** Overrides the protocol's epoch count. */
   epochs?: number;
@@ -26,6 +33,8 @@ export interface TrainArchitectureOptions {
   device?: string;
   progressEvery?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /** Augmentation of training batches (random crops with black padding, horizontal flips). */
+  augment?: Augmentation;
   /** Called with the network before training, e.g. to inherit weights or to keep a stop handle. */
   beforeTraining?: (network: Network) => void;
 }
@@ -83,6 +92,8 @@ export async function trainArchitecture(
         ? { maxStepsPerEpoch: options.budget.maxStepsPerEpoch }
         : {}),
       ...(options.progressEvery ? { progressEvery: options.progressEvery } : {}),
+      ...(options.augment?.cropPadding ? { cropPadding: options.augment.cropPadding } : {}),
+      ...(options.augment?.flip ? { flip: true } : {}),
     },
     options.onProgress,
   );

@@ -9,7 +9,7 @@ import type { EpochRecord, Network } from '../engine/engine.js';
 import { baselineArchitecture } from '../evaluate/baselines.js';
 import { type PreparedData, prepareData } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
-import { trainArchitecture } from '../evaluate/train.js';
+import { type Augmentation, trainArchitecture } from '../evaluate/train.js';
 import { type Architecture, parseArchitecture } from '../space/ir.js';
 import type { FinalTrainingRecord, RunRecord, RunStore } from '../store/index.js';
 import { type SearchConfig, searchConfigSchema } from './config.js';
@@ -38,6 +38,7 @@ export interface FinalTrainingSettings {
   readonly subset?: number;
   readonly testSubset?: number;
   readonly dataDir?: string;
+  readonly augment?: Augmentation;
   /** Where model files go; `<store dir>/models/<run id>` when absent. */
   readonly modelsDir?: string;
   readonly onEpoch?: (entry: FinalEntry, seed: number, record: EpochRecord) => void;
@@ -155,6 +156,7 @@ export async function trainFinal(
     dataset: config.dataset.name,
     subset: settings.subset ?? null,
     testSubset: settings.testSubset ?? null,
+    augment: settings.augment ?? null,
   };
   let data: PreparedData | undefined;
   const records: FinalTrainingRecord[] = [];
@@ -182,6 +184,7 @@ export async function trainFinal(
             seed,
             ...(settings.threads !== undefined ? { threads: settings.threads } : {}),
             device: settings.device ?? config.device,
+            ...(settings.augment ? { augment: settings.augment } : {}),
             onProgress: (event) => {
               if (event.type === 'epoch') settings.onEpoch?.(entry, seed, event.record);
             },
