@@ -825,3 +825,23 @@ export function sampleProposals<G>(context: VariationContext<G>, count: number):
     operator: 'sample',
   }));
 }
+
+/**
+ * The pool a survivor selection should choose `size` members from: one member per network (the
+ * first seen of each canonical text) when that leaves enough, so that repeated evaluations of one
+ * network (reused results count as new) cannot crowd a population; the whole pool otherwise.
+ */
+export function distinctPool<G>(
+  space: SearchSpace<G>,
+  pool: readonly Evaluated<G>[],
+  size: number,
+): Evaluated<G>[] {
+  const seen = new Set<string>();
+  const distinct = pool.filter((member) => {
+    const text = space.format(member.genome);
+    if (seen.has(text)) return false;
+    seen.add(text);
+    return true;
+  });
+  return distinct.length >= size ? distinct : [...pool];
+}

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import {
   baseOptionsShape,
+  distinctPool,
   checkSnapshot,
   constructForRestore,
   intOption,
@@ -112,7 +113,9 @@ export class MuPlusLambda<G> extends GenerationalStrategy<G, Snapshot> {
   }
 
   protected breed(): Proposal<G>[] {
-    this.survivors = this.select([...this.batch.told(), ...this.survivors]);
+    this.survivors = this.select(
+      distinctPool(this.space, [...this.batch.told(), ...this.survivors], this.mu),
+    );
     const parents = this.survivors;
     const { space, target, random } = this.context();
     const offspring: Proposal<G>[] = [];

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import {
   baseOptionsShape,
+  distinctPool,
   checkSnapshot,
   constructForRestore,
   intOption,
@@ -88,7 +89,11 @@ export class NSGA2<G> extends GenerationalStrategy<G, Snapshot> {
   }
 
   protected breed(): Proposal<G>[] {
-    const combined = [...this.members, ...this.batch.told()];
+    const combined = distinctPool(
+      this.space,
+      [...this.members, ...this.batch.told()],
+      this.populationSize,
+    );
     const selected = environmentalSelection(
       combined,
       this.populationSize,

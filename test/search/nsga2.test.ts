@@ -40,6 +40,24 @@ describe('NSGA2', () => {
     expect(strategy.population()).toHaveLength(24);
   });
 
+  it('keeps one member per network when enough distinct ones were evaluated', () => {
+    // One objective: without deduplication, copies of the best network (children equal to a
+    // parent, told like new results) fill the population.
+    const strategy = new NSGA2<Toy>({
+      space: toySpace,
+      target,
+      objectives: [{ metric: 'accuracy', direction: 'maximize' }],
+      constraints: [],
+      seed: 3,
+      populationSize: 12,
+    });
+    const all = drive(strategy, 12 * 30, 12);
+    expect(new Set(all.map((e) => toySpace.format(e.genome))).size).toBeGreaterThan(12);
+    const population = strategy.population();
+    expect(population).toHaveLength(12);
+    expect(new Set(population.map((e) => toySpace.format(e.genome))).size).toBe(12);
+  });
+
   it('respects a constraint: no infeasible candidate in the final front', () => {
     const constraints: Constraint[] = [{ metric: 'accuracy', op: '>=', value: 0.75 }];
     const strategy = nsga2(constraints, 9);
