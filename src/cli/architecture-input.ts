@@ -13,13 +13,14 @@ export interface ArchitectureSource {
   spaceOptions?: string;
 }
 
-function spaceOptions(text: string | undefined): Record<string, unknown> | undefined {
+/** `--space-options` as an object; throws a message that names the flag. */
+export function parseSpaceOptions(text: string | undefined): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`--space-options must be JSON: ${(error as Error).message}`);
+    throw new Error(`--space-options is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new Error('--space-options must be a JSON object, e.g. \'{"channels": 8}\'');
@@ -42,7 +43,7 @@ export function resolveCandidate(
     throw new Error('give either --genome or --arch, not both');
   }
   if (source.genome !== undefined) {
-    const options = spaceOptions(source.spaceOptions);
+    const options = parseSpaceOptions(source.spaceOptions);
     const space = createSpace({
       ...parseSpaceArgument(source.space ?? 'genome'),
       ...(options ? { options } : {}),

@@ -8,6 +8,7 @@ import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
 import { loadResultTable } from '../evaluate/table.js';
 import { createSpace, parseSpaceArgument } from '../space/registry.js';
 import { formatSeconds, table } from './format.js';
+import { parseSpaceOptions } from './architecture-input.js';
 
 export interface BenchStrategiesOptions {
   /** `table:<file>`. */
@@ -42,27 +43,12 @@ function tablePath(evaluator: string): string {
   return match[1] as string;
 }
 
-function spaceOptions(text: string | undefined): Record<string, unknown> | undefined {
-  if (text === undefined) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new BenchmarkOptionsError(
-      `--space-options is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new BenchmarkOptionsError('--space-options must be a JSON object, e.g. {"maxNormal": 1}');
-  return value as Record<string, unknown>;
-}
-
 /** Runs the benchmark, writes the CSV, the plots and the report page; returns a summary. */
 export function benchStrategiesCommand(options: BenchStrategiesOptions): string {
   const path = tablePath(options.evaluator);
   const space = createSpace({
     ...parseSpaceArgument(options.space ?? 'cells'),
-    options: spaceOptions(options.spaceOptions),
+    options: parseSpaceOptions(options.spaceOptions),
   });
   const shape = DATASET_SHAPES[assertDatasetName(options.dataset ?? 'cifar10')];
   const resultTable = loadResultTable(path, { space });

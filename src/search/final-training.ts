@@ -158,6 +158,18 @@ export async function trainFinal(
     testSubset: settings.testSubset ?? null,
     augment: settings.augment ?? null,
   };
+  // What every record of one training says, whatever its outcome.
+  const common = (entry: FinalEntry, seed: number, startedAt: Date) => ({
+    runId: run.id,
+    candidateId: entry.candidateId,
+    name: entry.name,
+    role: entry.role,
+    architecture: entry.architecture,
+    settings: { ...recorded, genome: entry.genome },
+    seed,
+    startedAt,
+    finishedAt: new Date(),
+  });
   let data: PreparedData | undefined;
   const records: FinalTrainingRecord[] = [];
   try {
@@ -210,38 +222,23 @@ export async function trainFinal(
             best_epoch: report.bestEpoch,
           };
           if (report.valAccuracy !== null) metrics.accuracy = report.valAccuracy;
+          const diverged = report.status === 'diverged';
           record = store.addFinalTraining({
-            runId: run.id,
-            candidateId: entry.candidateId,
-            name: entry.name,
-            role: entry.role,
-            architecture: entry.architecture,
-            settings: { ...recorded, genome: entry.genome },
-            seed,
-            status: report.status === 'diverged' ? 'failed' : 'ok',
-            error: report.status === 'diverged' ? (report.reason ?? 'the loss diverged') : null,
+            ...common(entry, seed, startedAt),
+            status: diverged ? 'failed' : 'ok',
+            error: diverged ? (report.reason ?? 'the loss diverged') : null,
             metrics,
             epochs: [...report.epochs],
             modelPath,
-            startedAt,
-            finishedAt: new Date(),
           });
         } catch (error) {
           record = store.addFinalTraining({
-            runId: run.id,
-            candidateId: entry.candidateId,
-            name: entry.name,
-            role: entry.role,
-            architecture: entry.architecture,
-            settings: { ...recorded, genome: entry.genome },
-            seed,
+            ...common(entry, seed, startedAt),
             status: 'failed',
             error: error instanceof Error ? error.message : String(error),
             metrics: {},
             epochs: [],
             modelPath: null,
-            startedAt,
-            finishedAt: new Date(),
           });
         }
         records.push(record);
