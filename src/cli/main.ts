@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_DASHBOARD_PORT, startDashboard } from '../dashboard/index.js';
 import { DEFAULT_BENCH_STRATEGIES, benchStrategiesCommand } from './bench.js';
 import { EXPORT_FORMATS, exportCommand } from './export.js';
 import { compareCommand, parseSeeds, trainBestCommand } from './final.js';
@@ -74,6 +75,15 @@ program
     process.stdout.write(`${await trainCommand(options)}\n`);
   });
 
+/** A TCP port number (0: any free one). */
+export function port(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) > 65535)
+      throw new InvalidArgumentError(`${name} must be a port number from 0 to 65535`);
+    return Number(value);
+  };
+}
+
 function positive(name: string) {
   return (value: string): number => {
     const number = Number(value);
@@ -124,8 +134,38 @@ program
   .option('--threads <n>', 'threads per candidate', integer('--threads', 1))
   .option('--device <device>', 'cpu, cuda or cuda:N')
   .option('--no-progress', 'no progress bars')
+  .option(
+    '--dashboard [port]',
+    `serve the live dashboard while searching (port ${DEFAULT_DASHBOARD_PORT} unless given)`,
+    port('--dashboard'),
+  )
   .action(async (options) => {
     process.stdout.write(`${await searchCommand(options)}\n`);
+  });
+
+program
+  .command('serve')
+  .description('serve the live dashboard over a run store: runs, Pareto fronts, candidates')
+  .option('--store <file>', 'run store (SQLite)', 'runs/nascent.db')
+  .option(
+    '--port <n>',
+    'port to listen on (0: any free one)',
+    port('--port'),
+    DEFAULT_DASHBOARD_PORT,
+  )
+  .option('--host <address>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
+  .action(async (options: { store: string; port: number; host: string }) => {
+    const dashboard = await startDashboard({
+      storePath: options.store,
+      port: options.port,
+      host: options.host,
+    });
+    process.stdout.write(`dashboard at ${dashboard.url} over ${options.store} (Ctrl-C stops it)\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await dashboard.close();
   });
 
 program

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { DEFAULT_DASHBOARD_PORT, startDashboard } from '../dashboard/index.js';
 import { type SearchConfig, loadSearchConfig } from '../search/config.js';
 import { paretoFront } from '../search/pareto.js';
 import { sortByRanking } from '../search/ranking.js';
@@ -11,6 +12,8 @@ export interface SearchCommandOptions extends Record<string, unknown> {
   config?: string;
   resume?: string;
   progress?: boolean;
+  /** Serve the live dashboard: true for the default port, or a port number. */
+  dashboard?: boolean | number;
 }
 
 function candidateLine(event: Extract<SearchEvent, { type: 'candidate-done' }>): string {
@@ -21,7 +24,7 @@ function candidateLine(event: Extract<SearchEvent, { type: 'candidate-done' }>):
 }
 
 export async function searchCommand(options: SearchCommandOptions): Promise<string> {
-  const { config: file, resume, progress, ...overrides } = options;
+  const { config: file, resume, progress, dashboard: dashboardPort, ...overrides } = options;
   // A resume starts from the run's stored configuration; flags change its budget, pool or device.
   let base: Record<string, unknown> = {};
   if (resume !== undefined) {
@@ -36,6 +39,14 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
     }
   }
   const config: SearchConfig = loadSearchConfig(file, overrides, base);
+  const dashboard =
+    dashboardPort === undefined || dashboardPort === false
+      ? undefined
+      : await startDashboard({
+          storePath: config.store,
+          createStore: true,
+          port: dashboardPort === true ? DEFAULT_DASHBOARD_PORT : dashboardPort,
+        });
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   const bars =
     progress !== false && process.stderr.isTTY
@@ -107,6 +118,8 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
           print(
             `${event.resumed ? 'resuming' : 'started'} run ${event.runId}: ${event.config.strategy.name} over the ${event.config.space.name} space on ${event.config.dataset.name}, store ${event.config.store}`,
           );
+          if (dashboard)
+            print(`dashboard: ${dashboard.url}#/runs/${encodeURIComponent(event.runId)}`);
           break;
         case 'generation':
           if (event.generation > 0) printBest();
@@ -159,9 +172,10 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
           break;
       }
     },
-  }).finally(() => {
+  }).finally(async () => {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
+    await dashboard?.close();
   });
   bars?.stop();
   return [

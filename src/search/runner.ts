@@ -10,7 +10,12 @@ import { getProtocol } from '../evaluate/protocols.js';
 import { type Architecture, analyzeArchitecture } from '../space/ir.js';
 import { createSpace } from '../space/registry.js';
 import type { CompileTarget, SearchSpace } from '../space/space.js';
-import { type CandidateRecord, RunStore, candidateHash } from '../store/index.js';
+import {
+  type CandidateRecord,
+  RunStore,
+  STOP_REQUESTED_EVENT,
+  candidateHash,
+} from '../store/index.js';
 import {
   type CandidateEvaluator,
   type CandidateResult,
@@ -124,8 +129,9 @@ async function runWithStore(
     const evaluator = options.evaluator ?? (owned = await createEvaluator(config, log));
     const search = new SearchLoop(store, runId, config, evaluator, options.onEvent);
     const reason = await search.run(saved);
-    store.setRunStatus(runId, 'finished');
-    store.logEvent(runId, 'finished', reason);
+    const status = search.stopRequested ? 'stopped' : 'finished';
+    store.setRunStatus(runId, status);
+    store.logEvent(runId, status, reason);
     options.onEvent?.({ type: 'finished', runId, reason, evaluated: store.evaluationCount(runId) });
     return { runId, reason };
   } catch (error) {
@@ -180,6 +186,9 @@ class SearchLoop {
   private readonly key: string;
   private readonly weights = new Map<string, WeightMap>();
   private readonly budget: Budget;
+  /** Stop requests (from the dashboard) older than this session's start are void. */
+  private readonly sessionStartEventId: number;
+  stopRequested = false;
 
   constructor(
     private readonly store: RunStore,
@@ -211,6 +220,7 @@ class SearchLoop {
       // A wall-time budget spans sessions: a resumed run counts the time its earlier ones used.
       started: Date.now() - earlierSessionsMilliseconds(store, runId, evaluations),
     };
+    this.sessionStartEventId = store.lastEvent(runId, 'resumed')?.id ?? 0;
   }
 
   private datasetIdentity(): Record<string, unknown> {
@@ -238,6 +248,13 @@ class SearchLoop {
 
   /** Why the run must stop now, or undefined. */
   private exhausted(): string | undefined {
+    if (
+      this.stopRequested ||
+      (this.store.lastEvent(this.runId, STOP_REQUESTED_EVENT)?.id ?? 0) > this.sessionStartEventId
+    ) {
+      this.stopRequested = true;
+      return 'stopped on request';
+    }
     const b = this.config.budget;
     if (b.evaluations !== undefined && this.budget.evaluations >= b.evaluations)
       return `${b.evaluations} evaluations done`;

@@ -25,6 +25,9 @@ export type StrategyPhase = 'asked' | 'told';
 /** How many strategy snapshots are kept per run (older ones are pruned). */
 export const STRATEGY_STATES_KEPT = 20;
 
+/** The event a dashboard writes to ask a running search to stop. */
+export const STOP_REQUESTED_EVENT = 'stop-requested';
+
 export interface RunRecord {
   readonly id: string;
   readonly name: string | null;
@@ -1062,6 +1065,14 @@ export class RunStore {
       ).run(run.id, at, kind, message);
       return { id: Number(result.lastInsertRowid), runId: run.id, at, kind, message };
     });
+  }
+
+  /** A run's latest event of this kind, or undefined. */
+  lastEvent(runId: string, kind: string): RunEvent | undefined {
+    const row = this.stmt<EventRow>(
+      'SELECT * FROM run_events WHERE run_id = ? AND kind = ? ORDER BY id DESC LIMIT 1',
+    ).get(runId, kind);
+    return row === undefined ? undefined : eventFromRow(row);
   }
 
   /** A run's events, oldest first. */

@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { loadSearchConfig } from '../../src/search/config.js';
 import { earlierSessionsMilliseconds, runSearch } from '../../src/search/runner.js';
 import { searchCommand } from '../../src/cli/search.js';
-import { RunStore } from '../../src/store/index.js';
+import { RunStore, STOP_REQUESTED_EVENT } from '../../src/store/index.js';
 import { fakeFashionMnist } from '../helpers.js';
 
 const dataDir = fakeFashionMnist(600, 100);
@@ -225,6 +225,34 @@ describe('nascent search', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('stops between evaluations when the dashboard asks, and a resume clears the request', async () => {
+    const path = tempStore();
+    let asked = false;
+    const { runId, reason } = await runSearch({
+      config: config(path, { strategy: 'random', generations: 3, epochs: 1 }),
+      onEvent: (event) => {
+        if (event.type !== 'candidate-done' || asked) return;
+        asked = true;
+        const writer = RunStore.open(path);
+        writer.logEvent(event.id.replace(/-c\d+$/, ''), STOP_REQUESTED_EVENT, 'from a test');
+        writer.close();
+      },
+    });
+    expect(reason).toBe('stopped on request');
+    const store = RunStore.open(path);
+    const run = store.getRun(runId);
+    const stored = store.evaluationCount(runId);
+    store.close();
+    expect(run.status).toBe('stopped');
+    expect(stored).toBeLessThan(4 * 3);
+    // The request was for the session it stopped: a resume runs to the end of the budget.
+    const resumed = await runSearch({
+      config: config(path, { strategy: 'random', generations: 3, epochs: 1 }),
+      resume: runId,
+    });
+    expect(resumed.reason).toBe('3 generations done');
   });
 
   it('explains a bad configuration', () => {
