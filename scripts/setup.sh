@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 
 # libopenblas0-openmp: without it Debian's libtorch runs dense layers on the reference BLAS
 # (about 6 GFLOP/s here); OpenBLAS takes over libblas.so.3 through the alternatives system.
-packages=(libtorch-dev python3-torch libopenblas0-openmp dataset-fashion-mnist cmake g++ make python3 xz-utils)
+# chromium and fonts-liberation: the dashboard's and the report's browser tests (Playwright drives
+# Debian's Chromium); redis-server: the BullMQ queue that spreads evaluations over machines.
+packages=(libtorch-dev python3-torch libopenblas0-openmp dataset-fashion-mnist cmake g++ make python3 xz-utils
+  chromium fonts-liberation redis-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -23,7 +26,9 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node's install script would fetch optional CUDA files from the internet; its CPU
+  # build ships in the package (.npmrc says the same for a plain npm ci).
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi
 
 echo "setup: building the native engine and the TypeScript sources"
@@ -33,4 +38,5 @@ npm run --silent build:native >/tmp/nascent-native-build.log 2>&1 || {
   exit 1
 }
 npm run --silent build:ts
+npm run --silent build:web >/dev/null
 echo "setup: done ($(node -e "import('./dist/src/engine/engine.js').then(m => { const i = m.engineInfo(); console.log('libtorch ' + i.torchVersion + (i.cudaAvailable ? ', CUDA' : ', CPU')); })"))"
