@@ -7,6 +7,8 @@ import { compareCommand, parseSeeds, trainBestCommand } from './final.js';
 import { inspectCommand } from './inspect.js';
 import { predictCommand } from './predict.js';
 import { reportCommand } from './report.js';
+import { workerCommand } from './worker.js';
+import { workersCommand } from './workers.js';
 import { runsCommand, searchCommand, showCommand } from './search.js';
 import { trainCommand } from './train.js';
 
@@ -297,6 +299,40 @@ program
   .option('--top <n>', 'rows of the best-candidates table', integer('--top', 1), 10)
   .action(async (run: string, options) => {
     process.stdout.write(`${await reportCommand({ run, ...options })}\n`);
+  });
+
+program
+  .command('worker')
+  .description('train the evaluations that searches send to a queue (nascent search --queue)')
+  .requiredOption('--queue <url>', 'Redis holding the queue, e.g. redis://host:6379')
+  .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').default('cpu'))
+  .option('--concurrency <n>', 'jobs trained at once', integer('--concurrency', 1), 1)
+  .option(
+    '--threads <n>',
+    'threads per job (default: the cores split between the jobs)',
+    integer('--threads', 1),
+  )
+  .option(
+    '--data-dir <dir>',
+    "datasets on this machine (default: the coordinator's directory, then the usual places)",
+  )
+  .option(
+    '--stall-seconds <n>',
+    'a job whose worker stops answering this long goes to another worker',
+    integer('--stall-seconds', 1),
+    30,
+  )
+  .action(async (options) => {
+    await workerCommand(options);
+  });
+
+program
+  .command('workers')
+  .description('list the live workers of a queue and what they are training')
+  .requiredOption('--queue <url>', 'Redis holding the queue, e.g. redis://host:6379')
+  .option('--json', 'print as JSON')
+  .action(async (options) => {
+    process.stdout.write(`${await workersCommand(options)}\n`);
   });
 
 const bench = program.command('bench').description('benchmarks of Nascent itself');

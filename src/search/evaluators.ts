@@ -8,6 +8,7 @@ import { getProtocol } from '../evaluate/protocols.js';
 import { loadResultTable } from '../evaluate/table.js';
 import { createSpace } from '../space/registry.js';
 import type { CompileTarget } from '../space/space.js';
+import { QueueEvaluator } from '../distributed/queue-evaluator.js';
 import { type CandidateEvaluator, LocalTrainingEvaluator } from './candidate-evaluator.js';
 import type { SearchConfig } from './config.js';
 import { TableEvaluator } from './table-evaluator.js';
@@ -25,6 +26,13 @@ export async function createEvaluator(
   config: SearchConfig,
   log: (message: string) => void,
 ): Promise<CandidateEvaluator> {
+  if (config.queue !== undefined) {
+    if (config.evaluator !== 'train')
+      throw new Error(
+        `--queue sends trainings to workers: it does not combine with evaluator ${config.evaluator}`,
+      );
+    return QueueEvaluator.fromConfig(config, log);
+  }
   if (config.evaluator.startsWith('table:')) {
     const table = loadResultTable(config.evaluator.slice('table:'.length), {
       space: createSpace(config.space),

@@ -98,13 +98,14 @@ async function runWithStore(
   let saved: { phase: string; state: unknown } | undefined;
   if (options.resume) {
     const run = store.getRun(options.resume);
-    // The stored config, with the new budget, pool and device (the only settings a resume may change).
+    // The stored config, with the new budget, pool, device and queue (what a resume may change).
     config = searchConfigSchema.parse({
       ...(run.config as Record<string, unknown>),
       budget: options.config.budget,
       pool: options.config.pool,
       device: options.config.device,
       store: options.config.store,
+      ...(options.config.queue !== undefined ? { queue: options.config.queue } : {}),
     });
     runId = run.id;
     saved = store.latestStrategyState(runId);
