@@ -42,7 +42,7 @@ describe('search over a queue', () => {
         testSubset: 100,
         strategy: 'ga',
         population: 4,
-        epochs: 4,
+        epochs: 8,
         generations: 2,
         protocol: 'standard',
         queue: redis.url,
@@ -50,12 +50,17 @@ describe('search over a queue', () => {
       });
       const search = runSearch({ config });
 
-      // The first worker to finish an epoch has three to go: kill it there.
+      // The first worker to finish an epoch has seven to go: freeze it there at once (on a fast
+      // machine it could otherwise finish the job while the test looks), then kill it.
+      let frozen = false;
       const [victim, candidate] = await Promise.race(
         workers.map((worker) =>
-          worker
-            .waitFor(/ (\S+) epoch 1\/4/)
-            .then((match) => [worker, match[1] as string] as const),
+          worker.waitFor(/ (\S+) epoch 1\/8/).then((match) => {
+            // Only the first: the other worker reaching its first epoch later must go on.
+            if (!frozen) worker.child.kill('SIGSTOP');
+            frozen = true;
+            return [worker, match[1] as string] as const;
+          }),
         ),
       );
       const survivor = workers.find((w) => w !== victim) as NascentProcess;
@@ -85,7 +90,7 @@ describe('search over a queue', () => {
         expect([...perCandidate.values()]).toEqual(candidates.map(() => 1));
         expect(evaluations.every((e) => e.status === 'ok')).toBe(true);
         const trained = evaluations.filter((e) => e.reusedFrom === null);
-        expect(trained.every((e) => e.epochs.length === 4 && (e.metrics.params ?? 0) > 0)).toBe(
+        expect(trained.every((e) => e.epochs.length === 8 && (e.metrics.params ?? 0) > 0)).toBe(
           true,
         );
         // Every trained candidate is one completed job, started once except the killed one.
