@@ -15,6 +15,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -195,6 +197,9 @@ struct GraphNetImpl : torch::nn::Module {
   std::vector<Step> steps;
   std::vector<size_t> lastUse;
   size_t output = 0;
+  // When set, forward() appends each activation's binary input pattern (x > 0), one row per
+  // sample: the codes of the NASWOT proxy.
+  std::vector<torch::Tensor>* activationCodes = nullptr;
 
   GraphNetImpl(const Napi::Object& plan, const std::string& init) {
     Napi::Array nodes = plan.Get("nodes").As<Napi::Array>();
@@ -333,7 +338,10 @@ struct GraphNetImpl : torch::nn::Module {
         case Op::Dropout: y = torch::dropout(x, step.rate, is_training()); break;
         case Op::Flatten: y = x.flatten(1); break;
         case Op::Dense: y = step.dense->forward(x); break;
-        case Op::Activation: y = Activate(x, step.act); break;
+        case Op::Activation:
+          if (activationCodes != nullptr) activationCodes->push_back((x > 0).flatten(1).to(torch::kFloat64));
+          y = Activate(x, step.act);
+          break;
         case Op::Add: {
           y = values[step.inputs[0]];
           for (size_t k = 1; k < step.inputs.size(); ++k) y = y + values[step.inputs[k]];
@@ -582,7 +590,8 @@ class Model : public Napi::ObjectWrap<Model> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Model",
                        {InstanceMethod<&Model::Train>("train"), InstanceMethod<&Model::Evaluate>("evaluate"),
-                        InstanceMethod<&Model::Predict>("predict"), InstanceMethod<&Model::Stop>("stop"),
+                        InstanceMethod<&Model::Predict>("predict"), InstanceMethod<&Model::Proxies>("proxies"),
+                        InstanceMethod<&Model::Stop>("stop"),
                         InstanceMethod<&Model::ParameterCount>("parameterCount"),
                         InstanceMethod<&Model::GetWeights>("getWeights"),
                         InstanceMethod<&Model::SetWeights>("setWeights"), InstanceMethod<&Model::Save>("save"),
@@ -646,6 +655,7 @@ class Model : public Napi::ObjectWrap<Model> {
 
   Napi::Value Evaluate(const Napi::CallbackInfo& info);
   Napi::Value Predict(const Napi::CallbackInfo& info);
+  Napi::Value Proxies(const Napi::CallbackInfo& info);
 
   void Stop(const Napi::CallbackInfo&) { stopRequested_ = true; }
 
@@ -1127,6 +1137,536 @@ Napi::Value Model::Evaluate(const Napi::CallbackInfo& info) { return StartEval(t
 Napi::Value Model::Predict(const Napi::CallbackInfo& info) { return StartEval(this, info, true); }
 
 // ---------------------------------------------------------------------------------------------
+// Training-free proxies: scores of an untrained network on one mini-batch. Each proxy starts from
+// the model's state as it was when asked (its initialisation) and the state is put back after
+// each one, so proxies never see each other's changes (synflow takes absolute values).
+
+struct ProxyScore {
+  std::string name;
+  double value = std::numeric_limits<double>::quiet_NaN();
+  std::string failure;
+  double seconds = 0;
+};
+
+// The weights the gradient-based proxies sum over: those of convolutions and dense layers.
+std::vector<torch::Tensor> ScoredWeights(GraphNet& net) {
+  std::vector<torch::Tensor> weights;
+  for (const auto& p : net->parameters()) {
+    if (p.dim() >= 2) weights.push_back(p);
+  }
+  return weights;
+}
+
+void ClearGradients(GraphNet& net) {
+  for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
+}
+
+double LossGradientProxy(GraphNet& net, const torch::Tensor& x, const torch::Tensor& y, bool snip) {
+  net->train();
+  ClearGradients(net);
+  torch::nn::functional::cross_entropy(net->forward(x), y).backward();
+  torch::NoGradGuard noGrad;
+  double total = 0;
+  for (const auto& w : ScoredWeights(net)) {
+    if (!w.grad().defined()) continue;
+    total += snip ? (w.grad() * w).abs().sum().item<double>() : w.grad().norm().item<double>();
+  }
+  return total;
+}
+
+// Tanaka et al. 2020: all weights made positive, in double precision, an all-ones input, and the
+// sum over weights of |w * dR/dw| for R the sum of the outputs. Batch norm in eval mode.
+double Synflow(GraphNet& net, const torch::Tensor& x) {
+  {
+    torch::NoGradGuard noGrad;
+    for (auto& p : net->parameters()) p.set_data(p.detach().to(torch::kFloat64).abs());
+    for (auto& b : net->buffers()) {
+      if (b.is_floating_point()) b.set_data(b.detach().to(torch::kFloat64));
+    }
+  }
+  net->eval();
+  ClearGradients(net);
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape[0] = 1;
+  torch::Tensor ones = torch::ones(shape, torch::TensorOptions().dtype(torch::kFloat64).device(x.device()));
+  net->forward(ones).sum().backward();
+  torch::NoGradGuard noGrad;
+  double total = 0;
+  for (const auto& w : ScoredWeights(net)) {
+    if (w.grad().defined()) total += (w.grad() * w).abs().sum().item<double>();
+  }
+  return total;
+}
+
+// Mellor et al. 2020 (v1): the correlation of the input Jacobians of a batch; eigenvalues v,
+// score -sum(log(v + k) + 1 / (v + k)), k = 1e-5.
+double JacobCov(GraphNet& net, const torch::Tensor& x) {
+  net->train();
+  ClearGradients(net);
+  torch::Tensor input = x.detach().clone().requires_grad_(true);
+  torch::Tensor out = net->forward(input);
+  out.backward(torch::ones_like(out));
+  torch::NoGradGuard noGrad;
+  torch::Tensor jacobians = input.grad().reshape({x.size(0), -1}).to(torch::kFloat64);
+  torch::Tensor centred = jacobians - jacobians.mean(1, true);
+  torch::Tensor norms = centred.norm(2, 1, true);
+  if (norms.min().item<double>() == 0) throw std::runtime_error("an input Jacobian is constant, so correlations are undefined");
+  torch::Tensor unit = centred / norms;
+  torch::Tensor eigenvalues = torch::linalg_eigvalsh(unit.mm(unit.t()), "L");
+  const double k = 1e-5;
+  return -(torch::log(eigenvalues + k) + 1.0 / (eigenvalues + k)).sum().item<double>();
+}
+
+// Mellor et al. 2021 (NASWOT): binary codes of which activation inputs are positive; kernel
+// K = c c' + (1 - c)(1 - c)'; score log|det K|.
+double Naswot(GraphNet& net, const torch::Tensor& x) {
+  net->train();
+  torch::NoGradGuard noGrad;
+  std::vector<torch::Tensor> codes;
+  net->activationCodes = &codes;
+  try {
+    net->forward(x);
+  } catch (...) {
+    net->activationCodes = nullptr;
+    throw;
+  }
+  net->activationCodes = nullptr;
+  if (codes.empty()) throw std::runtime_error("the network has no activations, so no activation patterns");
+  torch::Tensor c = torch::cat(codes, 1);
+  torch::Tensor kernel = c.mm(c.t()) + (1 - c).mm((1 - c).t());
+  auto [sign, logAbsDet] = torch::slogdet(kernel);
+  if (sign.item<double>() <= 0) {
+    throw std::runtime_error("the activation-pattern kernel is singular (samples share an activation pattern)");
+  }
+  return logAbsDet.item<double>();
+}
+
+// Chen et al. 2021 (TE-NAS): the condition number of the empirical NTK, the Gram matrix of the
+// per-sample gradients of the summed logits with respect to the weights (as TE-NAS: parameters
+// named *weight, so no biases).
+double NtkCondition(GraphNet& net, const torch::Tensor& x) {
+  net->train();
+  ClearGradients(net);
+  std::vector<torch::Tensor> params;
+  for (const auto& item : net->named_parameters()) {
+    const std::string& name = item.key();
+    if (item.value().requires_grad() && name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0) {
+      params.push_back(item.value());
+    }
+  }
+  torch::Tensor out = net->forward(x);
+  std::vector<torch::Tensor> rows;
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    auto grads = torch::autograd::grad({out[i].sum()}, params, {}, /*retain_graph=*/true, /*create_graph=*/false,
+                                       /*allow_unused=*/true);
+    std::vector<torch::Tensor> flat;
+    for (size_t j = 0; j < grads.size(); ++j) {
+      flat.push_back(grads[j].defined() ? grads[j].reshape({-1}) : torch::zeros({params[j].numel()}, params[j].options()));
+    }
+    rows.push_back(torch::cat(flat).to(torch::kFloat64));
+  }
+  torch::NoGradGuard noGrad;
+  torch::Tensor gradients = torch::stack(rows);
+  torch::Tensor eigenvalues = torch::linalg_eigvalsh(gradients.mm(gradients.t()), "L");
+  double smallest = eigenvalues[0].item<double>(), largest = eigenvalues[-1].item<double>();
+  if (!(smallest > 0)) {
+    throw std::runtime_error("the NTK is singular (smallest eigenvalue " + std::to_string(smallest) + ")");
+  }
+  return largest / smallest;
+}
+
+class ProxyWorker : public Napi::AsyncWorker {
+ public:
+  ProxyWorker(Napi::Env env, Model* model, Napi::Object modelRef, Dataset* data, Napi::Object dataRef,
+              std::vector<std::string> names, int64_t batchSize, int64_t ntkBatchSize, uint64_t seed, int64_t threads)
+      : Napi::AsyncWorker(env, "nascent.proxies"),
+        model_(model),
+        modelRef_(Napi::Persistent(modelRef)),
+        dataRef_(Napi::Persistent(dataRef)),
+        images_(data->images_),
+        labels_(data->labels_),
+        names_(std::move(names)),
+        batchSize_(batchSize),
+        ntkBatchSize_(ntkBatchSize),
+        seed_(seed),
+        threads_(threads),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override;
+
+  void OnOK() override;
+
+  void OnError(const Napi::Error& error) override;
+
+ private:
+  Model* model_;
+  Napi::ObjectReference modelRef_, dataRef_;
+  torch::Tensor images_, labels_;
+  std::vector<std::string> names_;
+  int64_t batchSize_, ntkBatchSize_;
+  uint64_t seed_;
+  int64_t threads_;
+  Napi::Promise::Deferred deferred_;
+  std::vector<ProxyScore> scores_;
+  int64_t used_ = 0;
+};
+
+void ProxyWorker::Execute() {
+  try {
+    ThreadLease lease(threads_);
+    GraphNet& net = model_->net_;
+    const torch::Device device = model_->device_;
+    std::vector<torch::Tensor> params = net->parameters(), buffers = net->buffers();
+    std::vector<torch::Tensor> savedParams, savedBuffers;
+    {
+      torch::NoGradGuard noGrad;
+      for (const auto& p : params) savedParams.push_back(p.detach().clone());
+      for (const auto& b : buffers) savedBuffers.push_back(b.detach().clone());
+    }
+    const bool wasTraining = net->is_training();
+    auto restore = [&]() {
+      torch::NoGradGuard noGrad;
+      ClearGradients(net);
+      for (size_t i = 0; i < params.size(); ++i) params[i].set_data(savedParams[i].clone());
+      for (size_t i = 0; i < buffers.size(); ++i) buffers[i].set_data(savedBuffers[i].clone());
+      net->train(wasTraining);
+    };
+
+    // A seeded sample of the data, without replacement.
+    const int64_t count = images_.size(0);
+    used_ = std::min(batchSize_, count);
+    if (used_ < 2) throw std::runtime_error("proxies need at least 2 images");
+    std::vector<int64_t> order(static_cast<size_t>(count));
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 engine(seed_);
+    std::shuffle(order.begin(), order.end(), engine);
+    torch::Tensor index = torch::tensor(std::vector<int64_t>(order.begin(), order.begin() + used_));
+    torch::Tensor x = images_.index_select(0, index.to(images_.device())).to(device);
+    torch::Tensor y = labels_.index_select(0, index.to(labels_.device())).to(device);
+    const int64_t ntkCount = std::max<int64_t>(2, std::min(ntkBatchSize_, used_));
+
+    for (const std::string& name : names_) {
+      ProxyScore score;
+      score.name = name;
+      auto start = std::chrono::steady_clock::now();
+      try {
+        {
+          std::lock_guard<std::mutex> lock(gInitMutex);
+          torch::manual_seed(seed_);  // dropout masks
+        }
+        if (name == "grad_norm") {
+          score.value = LossGradientProxy(net, x, y, false);
+        } else if (name == "snip") {
+          score.value = LossGradientProxy(net, x, y, true);
+        } else if (name == "synflow") {
+          score.value = Synflow(net, x);
+        } else if (name == "jacob_cov") {
+          score.value = JacobCov(net, x);
+        } else if (name == "naswot") {
+          score.value = Naswot(net, x);
+        } else if (name == "ntk_cond") {
+          score.value = NtkCondition(net, x.slice(0, 0, ntkCount));
+        } else {
+          throw std::runtime_error("unknown proxy '" + name + "'");
+        }
+        if (!std::isfinite(score.value)) score.failure = "the score is not finite (" + std::to_string(score.value) + ")";
+      } catch (const std::exception& error) {
+        score.failure = ErrorText(error);
+      }
+      score.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      restore();
+      scores_.push_back(std::move(score));
+    }
+  } catch (const std::exception& error) {
+    SetError(ErrorText(error));
+  }
+}
+
+void ProxyWorker::OnOK() {
+  Napi::Env env = Env();
+  model_->busy_ = false;
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Object scores = Napi::Object::New(env);
+  for (const ProxyScore& score : scores_) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("value", score.failure.empty() ? Napi::Number::New(env, score.value) : env.Null());
+    entry.Set("seconds", score.seconds);
+    if (!score.failure.empty()) entry.Set("failure", score.failure);
+    scores.Set(score.name, entry);
+  }
+  out.Set("scores", scores);
+  out.Set("batchSize", static_cast<double>(used_));
+  deferred_.Resolve(out);
+}
+
+void ProxyWorker::OnError(const Napi::Error& error) {
+  model_->busy_ = false;
+  deferred_.Reject(Napi::Error::New(Env(), "proxies failed: " + error.Message()).Value());
+}
+
+// model.proxies(data, { names, batchSize, ntkBatchSize, seed, threads })
+Napi::Value Model::Proxies(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureIdle(env);
+  Dataset* data = UnwrapDataset(info[0], "dataset");
+  if (info.Length() < 2 || !info[1].IsObject()) throw Napi::TypeError::New(env, "proxies: options must be an object");
+  Napi::Object options = info[1].As<Napi::Object>();
+  if (!options.Get("names").IsArray()) throw Napi::TypeError::New(env, "proxies: options.names must be an array");
+  Napi::Array list = options.Get("names").As<Napi::Array>();
+  std::vector<std::string> names;
+  for (uint32_t i = 0; i < list.Length(); ++i) names.push_back(list.Get(i).As<Napi::String>().Utf8Value());
+  busy_ = true;
+  auto* worker = new ProxyWorker(env, this, Value(), data, info[0].As<Napi::Object>(), std::move(names),
+                                 static_cast<int64_t>(GetDouble(options, "batchSize", 64)),
+                                 static_cast<int64_t>(GetDouble(options, "ntkBatchSize", 32)),
+                                 static_cast<uint64_t>(GetDouble(options, "seed", 0)),
+                                 static_cast<int64_t>(GetDouble(options, "threads", 0)));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regressor: the accuracy predictor's models. An LSTM over per-layer vectors (the last valid
+// step's hidden state feeds a linear head), or an MLP over a fixed-length vector. MSE loss, Adam.
+
+struct RegressorNetImpl : torch::nn::Module {
+  bool sequence = false;
+  torch::nn::LSTM lstm{nullptr};
+  torch::nn::Sequential mlp{nullptr};
+  torch::nn::Linear head{nullptr};
+
+  RegressorNetImpl(bool isSequence, int64_t inputSize, int64_t hidden, int64_t layers) : sequence(isSequence) {
+    if (sequence) {
+      lstm = register_module(
+          "lstm", torch::nn::LSTM(torch::nn::LSTMOptions(inputSize, hidden).num_layers(layers).batch_first(true)));
+    } else {
+      mlp = torch::nn::Sequential();
+      int64_t width = inputSize;
+      for (int64_t i = 0; i < layers; ++i) {
+        mlp->push_back(torch::nn::Linear(width, hidden));
+        mlp->push_back(torch::nn::ReLU());
+        width = hidden;
+      }
+      mlp = register_module("mlp", mlp);
+    }
+    head = register_module("head", torch::nn::Linear(hidden, 1));
+  }
+
+  // x: [N, T, F] with lengths [N] (sequence), or [N, F].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& lengths) {
+    if (!sequence) return head->forward(mlp->forward(x)).squeeze(1);
+    torch::Tensor out = std::get<0>(lstm->forward(x));
+    torch::Tensor index = (lengths - 1).view({-1, 1, 1}).expand({out.size(0), 1, out.size(2)});
+    return head->forward(out.gather(1, index).squeeze(1)).squeeze(1);
+  }
+};
+TORCH_MODULE(RegressorNet);
+
+struct RegressorInput {
+  torch::Tensor x, lengths;
+};
+
+class Regressor : public Napi::ObjectWrap<Regressor> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Regressor",
+                       {InstanceMethod<&Regressor::Fit>("fit"), InstanceMethod<&Regressor::Predict>("predict"),
+                        InstanceMethod<&Regressor::Save>("save"), InstanceMethod<&Regressor::Load>("load")});
+  }
+
+  // new Regressor({ kind: 'lstm' | 'mlp', inputSize, hidden, layers, seed })
+  explicit Regressor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Regressor>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "Regressor(options: object)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    std::string kind = GetString(o, "kind", "");
+    if (kind != "lstm" && kind != "mlp") throw Napi::Error::New(env, "Regressor: kind must be lstm or mlp");
+    try {
+      inputSize_ = GetInt(o, "inputSize");
+      std::lock_guard<std::mutex> lock(gInitMutex);
+      torch::manual_seed(static_cast<uint64_t>(GetDouble(o, "seed", 0)));
+      net_ = RegressorNet(kind == "lstm", inputSize_, GetInt(o, "hidden"), GetInt(o, "layers"));
+    } catch (const std::exception& error) {
+      throw Napi::Error::New(env, "Regressor: " + ErrorText(error));
+    }
+  }
+
+  RegressorNet net_{nullptr};
+  int64_t inputSize_ = 0;
+  std::atomic<bool> busy_{false};
+
+  // (inputs: Float32Array, lengths: Int32Array | null, count: number): tensors, checked against the kind.
+  RegressorInput ReadInput(const Napi::CallbackInfo& info, size_t at) {
+    Napi::Env env = info.Env();
+    if (!info[at].IsTypedArray() || info[at].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw Napi::TypeError::New(env, "regressor inputs must be a Float32Array");
+    }
+    auto inputs = info[at].As<Napi::Float32Array>();
+    int64_t count = static_cast<int64_t>(info[at + 2].As<Napi::Number>().DoubleValue());
+    RegressorInput input;
+    torch::Tensor flat = torch::from_blob(inputs.Data(), {static_cast<int64_t>(inputs.ElementLength())}, torch::kFloat32).clone();
+    if (net_->sequence) {
+      if (!info[at + 1].IsTypedArray()) throw Napi::TypeError::New(env, "an LSTM regressor needs lengths (Int32Array)");
+      auto lengths = info[at + 1].As<Napi::Int32Array>();
+      if (static_cast<int64_t>(lengths.ElementLength()) != count || count == 0 ||
+          static_cast<int64_t>(inputs.ElementLength()) % (count * inputSize_) != 0) {
+        throw Napi::RangeError::New(env, "regressor: inputs are not count x steps x inputSize");
+      }
+      int64_t steps = static_cast<int64_t>(inputs.ElementLength()) / (count * inputSize_);
+      input.x = flat.view({count, steps, inputSize_});
+      input.lengths = torch::from_blob(lengths.Data(), {count}, torch::kInt32).to(torch::kInt64);
+      if (input.lengths.min().item<int64_t>() < 1 || input.lengths.max().item<int64_t>() > steps) {
+        throw Napi::RangeError::New(env, "regressor: a length is outside 1..steps");
+      }
+    } else {
+      if (count == 0 || static_cast<int64_t>(inputs.ElementLength()) != count * inputSize_) {
+        throw Napi::RangeError::New(env, "regressor: inputs are not count x inputSize");
+      }
+      input.x = flat.view({count, inputSize_});
+    }
+    return input;
+  }
+
+ private:
+  Napi::Value Fit(const Napi::CallbackInfo& info);
+
+  // predict(inputs, lengths, count): Float32Array of count predictions
+  Napi::Value Predict(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (busy_.load()) throw Napi::Error::New(env, "the regressor is busy fitting");
+    RegressorInput input = ReadInput(info, 0);
+    torch::NoGradGuard noGrad;
+    net_->eval();
+    torch::Tensor out = net_->forward(input.x, input.lengths).contiguous();
+    Napi::Float32Array result = Napi::Float32Array::New(env, static_cast<size_t>(out.numel()));
+    std::memcpy(result.Data(), out.data_ptr<float>(), sizeof(float) * result.ElementLength());
+    return result;
+  }
+
+  void Save(const Napi::CallbackInfo& info) {
+    try {
+      torch::serialize::OutputArchive archive;
+      net_->save(archive);
+      archive.save_to(info[0].As<Napi::String>().Utf8Value());
+    } catch (const std::exception& error) {
+      throw Napi::Error::New(info.Env(), "save: " + ErrorText(error));
+    }
+  }
+
+  void Load(const Napi::CallbackInfo& info) {
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(info[0].As<Napi::String>().Utf8Value());
+      net_->load(archive);
+    } catch (const std::exception& error) {
+      throw Napi::Error::New(info.Env(), "load: " + ErrorText(error));
+    }
+  }
+};
+
+class FitWorker : public Napi::AsyncWorker {
+ public:
+  FitWorker(Napi::Env env, Regressor* regressor, Napi::Object ref, RegressorInput input, torch::Tensor targets,
+            int64_t epochs, int64_t batchSize, double lr, double weightDecay, uint64_t seed, int64_t threads)
+      : Napi::AsyncWorker(env, "nascent.fit"),
+        regressor_(regressor),
+        ref_(Napi::Persistent(ref)),
+        input_(std::move(input)),
+        targets_(std::move(targets)),
+        epochs_(epochs),
+        batchSize_(batchSize),
+        lr_(lr),
+        weightDecay_(weightDecay),
+        seed_(seed),
+        threads_(threads),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      ThreadLease lease(threads_);
+      RegressorNet& net = regressor_->net_;
+      net->train();
+      torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(lr_).weight_decay(weightDecay_));
+      const int64_t count = input_.x.size(0);
+      std::vector<int64_t> order(static_cast<size_t>(count));
+      std::iota(order.begin(), order.end(), 0);
+      std::mt19937_64 engine(seed_);
+      for (int64_t epoch = 0; epoch < epochs_; ++epoch) {
+        std::shuffle(order.begin(), order.end(), engine);
+        double sum = 0;
+        for (int64_t start = 0; start < count; start += batchSize_) {
+          int64_t end = std::min(count, start + batchSize_);
+          torch::Tensor index = torch::tensor(std::vector<int64_t>(order.begin() + start, order.begin() + end));
+          torch::Tensor x = input_.x.index_select(0, index);
+          torch::Tensor lengths = input_.lengths.defined() ? input_.lengths.index_select(0, index) : torch::Tensor();
+          optimizer.zero_grad();
+          torch::Tensor loss = torch::mse_loss(net->forward(x, lengths), targets_.index_select(0, index));
+          loss.backward();
+          optimizer.step();
+          sum += loss.item<double>() * static_cast<double>(end - start);
+        }
+        loss_ = sum / static_cast<double>(count);
+        if (!std::isfinite(loss_)) throw std::runtime_error("the regressor's loss diverged at epoch " + std::to_string(epoch + 1));
+      }
+    } catch (const std::exception& error) {
+      SetError(ErrorText(error));
+    }
+  }
+
+  void OnOK() override {
+    regressor_->busy_ = false;
+    Napi::Object out = Napi::Object::New(Env());
+    out.Set("loss", loss_);
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    regressor_->busy_ = false;
+    deferred_.Reject(Napi::Error::New(Env(), "fit failed: " + error.Message()).Value());
+  }
+
+ private:
+  Regressor* regressor_;
+  Napi::ObjectReference ref_;
+  RegressorInput input_;
+  torch::Tensor targets_;
+  int64_t epochs_, batchSize_;
+  double lr_, weightDecay_;
+  uint64_t seed_;
+  int64_t threads_;
+  Napi::Promise::Deferred deferred_;
+  double loss_ = 0;
+};
+
+// fit(inputs, lengths, count, targets: Float32Array, { epochs, batchSize, lr, weightDecay, seed, threads })
+Napi::Value Regressor::Fit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (busy_.load()) throw Napi::Error::New(env, "the regressor is busy fitting");
+  RegressorInput input = ReadInput(info, 0);
+  if (!info[3].IsTypedArray()) throw Napi::TypeError::New(env, "fit: targets must be a Float32Array");
+  auto targets = info[3].As<Napi::Float32Array>();
+  if (static_cast<int64_t>(targets.ElementLength()) != input.x.size(0)) {
+    throw Napi::RangeError::New(env, "fit: one target per input is needed");
+  }
+  torch::Tensor y = torch::from_blob(targets.Data(), {input.x.size(0)}, torch::kFloat32).clone();
+  Napi::Object o = info[4].IsObject() ? info[4].As<Napi::Object>() : Napi::Object::New(env);
+  busy_ = true;
+  auto* worker = new FitWorker(env, this, Value(), std::move(input), y, static_cast<int64_t>(GetDouble(o, "epochs", 200)),
+                               std::max<int64_t>(1, static_cast<int64_t>(GetDouble(o, "batchSize", 32))),
+                               GetDouble(o, "lr", 1e-3), GetDouble(o, "weightDecay", 0),
+                               static_cast<uint64_t>(GetDouble(o, "seed", 0)),
+                               static_cast<int64_t>(GetDouble(o, "threads", 1)));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -1145,6 +1685,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   gDatasetConstructor = new Napi::FunctionReference(Napi::Persistent(dataset));
   exports.Set("Dataset", dataset);
   exports.Set("Model", Model::Define(env));
+  exports.Set("Regressor", Regressor::Define(env));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }

@@ -249,8 +249,10 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     );
     try {
       let lease: Awaited<ReturnType<ResidentDatasets['acquire']>>;
+      let loaded = false;
       try {
         lease = await datasets.acquire(payload.dataset, protocol, async () => {
+          loaded = true;
           // Loading blocks the event loop, and with it the lock renewal and the heartbeat: hold
           // both long enough that neither the job nor the worker is taken for dead meanwhile.
           running.set(jobId, { ...entry, phase: 'loading' });
@@ -262,6 +264,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
               .catch(() => undefined);
         });
         running.set(jobId, entry);
+        // Back to the normal lock: a worker that dies from here on must lose its job within
+        // lockDuration, not within the loading allowance.
+        if (loaded) {
+          void beat();
+          if (token !== undefined) await job.extendLock(token, lockDuration).catch(() => undefined);
+        }
       } catch (error) {
         throw new Error(
           `worker ${id} cannot load ${payload.dataset.name}: ${(error as Error).message}`,

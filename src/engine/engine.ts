@@ -10,6 +10,10 @@ import {
   type NativeInfo,
   type NativeModel,
   type NativeProgressEvent,
+  type NativeProxyOptions,
+  type NativeProxyResult,
+  type NativeRegressor,
+  type NativeRegressorFitOptions,
   type NativeRunOptions,
   type NativeTrainOptions,
   type NativeTrainResult,
@@ -22,6 +26,10 @@ export type {
   NativeEpochRecord as EpochRecord,
   NativeEvalResult as EvalResult,
   NativeProgressEvent as ProgressEvent,
+  NativeProxyOptions as ProxyOptions,
+  NativeProxyResult as ProxyResult,
+  NativeProxyScore as ProxyScore,
+  NativeRegressorFitOptions as RegressorFitOptions,
   NativeTrainOptions as TrainOptions,
   NativeTrainResult as TrainResult,
   WeightMap,
@@ -145,6 +153,14 @@ export class Network {
     return this.model.predict(data.native, options);
   }
 
+  /**
+   * Training-free proxy scores of the network as it is now (normally: just initialised), on a
+   * seeded mini-batch of `data`. The network's weights are the same afterwards.
+   */
+  async proxies(data: TensorData, options: NativeProxyOptions): Promise<NativeProxyResult> {
+    return this.model.proxies(data.native, options);
+  }
+
   getWeights(): WeightMap {
     return this.model.getWeights();
   }
@@ -152,6 +168,52 @@ export class Network {
   /** Copies the given tensors by name; returns how many were copied. */
   setWeights(weights: WeightMap): number {
     return this.model.setWeights(weights);
+  }
+
+  save(path: string): void {
+    this.model.save(path);
+  }
+
+  load(path: string): void {
+    this.model.load(path);
+  }
+}
+
+export interface RegressorShape {
+  /** `lstm`: a sequence of per-layer vectors; `mlp`: one fixed-length vector. */
+  kind: 'lstm' | 'mlp';
+  inputSize: number;
+  hidden: number;
+  layers: number;
+  seed?: number;
+}
+
+/** Rows of inputs for a regressor: `count` sequences of `steps` vectors, or `count` vectors. */
+export interface RegressorInputs {
+  values: Float32Array;
+  count: number;
+  /** Valid steps per sequence (LSTM only). */
+  lengths?: Int32Array;
+}
+
+/** A small regression network trained by libtorch (the accuracy predictor's models). */
+export class Regressor {
+  private readonly model: NativeRegressor;
+
+  constructor(readonly shape: RegressorShape) {
+    this.model = new (loadNative().Regressor)({ ...shape, seed: shape.seed ?? 0 });
+  }
+
+  fit(
+    inputs: RegressorInputs,
+    targets: Float32Array,
+    options: NativeRegressorFitOptions = {},
+  ): Promise<{ loss: number }> {
+    return this.model.fit(inputs.values, inputs.lengths ?? null, inputs.count, targets, options);
+  }
+
+  predict(inputs: RegressorInputs): Float32Array {
+    return this.model.predict(inputs.values, inputs.lengths ?? null, inputs.count);
   }
 
   save(path: string): void {

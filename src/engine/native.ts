@@ -118,10 +118,56 @@ export interface NativeModel {
     data: NativeDataset,
     options?: NativeRunOptions,
   ): Promise<{ logits: Float32Array; count: number; classes: number }>;
+  proxies(data: NativeDataset, options: NativeProxyOptions): Promise<NativeProxyResult>;
   stop(): void;
   parameterCount(): number;
   getWeights(): WeightMap;
   setWeights(weights: WeightMap): number;
+  save(path: string): void;
+  load(path: string): void;
+}
+
+export interface NativeProxyOptions {
+  names: readonly string[];
+  /** Images in the mini-batch (default 64). */
+  batchSize?: number;
+  /** Images for the NTK, the first of the batch (default 32). */
+  ntkBatchSize?: number;
+  seed?: number;
+  threads?: number;
+}
+
+export interface NativeProxyScore {
+  /** null when the proxy failed numerically; `failure` says why. */
+  readonly value: number | null;
+  readonly seconds: number;
+  readonly failure?: string;
+}
+
+export interface NativeProxyResult {
+  readonly scores: Record<string, NativeProxyScore>;
+  readonly batchSize: number;
+}
+
+export interface NativeRegressorFitOptions {
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  weightDecay?: number;
+  seed?: number;
+  threads?: number;
+}
+
+/** An LSTM over per-layer vectors (`lengths` given) or an MLP over fixed-length vectors. */
+export interface NativeRegressor {
+  fit(
+    inputs: Float32Array,
+    lengths: Int32Array | null,
+    count: number,
+    targets: Float32Array,
+    options: NativeRegressorFitOptions,
+  ): Promise<{ loss: number }>;
+  predict(inputs: Float32Array, lengths: Int32Array | null, count: number): Float32Array;
   save(path: string): void;
   load(path: string): void;
 }
@@ -140,6 +186,13 @@ export interface NativeBinding {
     plan: EnginePlan,
     options: { device: string; init: 'glorot' | 'kaiming' | 'torch'; seed: number },
   ) => NativeModel;
+  Regressor: new (options: {
+    kind: 'lstm' | 'mlp';
+    inputSize: number;
+    hidden: number;
+    layers: number;
+    seed: number;
+  }) => NativeRegressor;
   info(): NativeInfo;
 }
 

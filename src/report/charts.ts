@@ -10,7 +10,7 @@ import { init, use } from 'echarts/core';
 import { SVGRenderer } from 'echarts/renderers';
 import { formatPercent } from '../cli/format.js';
 import type { EvaluatedCandidate, ReportData } from './data.js';
-import { spearman } from './stats.js';
+import { spearman } from '../util/stats.js';
 
 use([
   GraphChart,

@@ -13,7 +13,7 @@ import { sortByRanking } from '../search/ranking.js';
 import type { Constraint, EvaluationStatus, Objective } from '../search/strategy.js';
 import { type Architecture, parseArchitecture } from '../space/ir.js';
 import type { CandidateRecord, EvaluationRecord, RunRecord, RunStore } from '../store/run-store.js';
-import { median } from './stats.js';
+import { median } from '../util/stats.js';
 
 /**
  * Metrics every training evaluation records; any other numeric metric is taken for a proxy

@@ -27,6 +27,27 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+/** Every job's state, stalled counter and lock, for a failure message. */
+async function queueState(url: string): Promise<string> {
+  const queue = new Queue(DEFAULT_QUEUE_NAME, { connection: { url } });
+  try {
+    const client = await queue.client;
+    const jobs = await queue.getJobs();
+    const lines = await Promise.all(
+      jobs.map(async (job) => {
+        const id = job.id ?? '';
+        const lock = await client.get(`bull:${DEFAULT_QUEUE_NAME}:${id}:lock`);
+        return `${id} ${await job.getState()} started ${job.attemptsStarted} stalled ${job.stalledCounter} lock ${lock ?? 'none'}`;
+      }),
+    );
+    const stalled = await client.smembers(`bull:${DEFAULT_QUEUE_NAME}:stalled`);
+    const check = await client.get(`bull:${DEFAULT_QUEUE_NAME}:stalled-check`);
+    return `${lines.join('; ')}; stalled set [${stalled.join(' ')}]; stalled-check ${check ?? 'none'}`;
+  } finally {
+    await queue.close();
+  }
+}
+
 describe('search over a queue', () => {
   it('completes when a worker is killed mid-job, and stores every candidate exactly once', async () => {
     const workers: NascentProcess[] = await Promise.all([
@@ -72,7 +93,22 @@ describe('search over a queue', () => {
       await victim.kill();
       expect(victim.output()).not.toContain(`done ${candidate}`);
 
-      const { runId, reason } = await search;
+      // Should the run hang, fail with what the workers said rather than a bare timeout.
+      let deadline: NodeJS.Timeout | undefined;
+      const { runId, reason } = await Promise.race([
+        search,
+        new Promise<never>((_, reject) => {
+          deadline = setTimeout(() => {
+            void queueState(redis.url).then((state) =>
+              reject(
+                new Error(
+                  `the run did not finish in 90 s; queue: ${state}\nvictim ${victim.workerId} said:\n${victim.output()}\nsurvivor ${survivor.workerId} said:\n${survivor.output()}`,
+                ),
+              ),
+            );
+          }, 90_000);
+        }),
+      ]).finally(() => clearTimeout(deadline));
       expect(reason).toBe('2 generations done');
 
       // The killed job went to the other worker and was trained there to the end.
@@ -118,5 +154,5 @@ describe('search over a queue', () => {
     } finally {
       await Promise.all(workers.map((w) => w.kill()));
     }
-  }, 120_000);
+  }, 150_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { architectureSvg } from '../../src/report/architecture-diagram.js';
-import { averageRanks, median, spearman } from '../../src/report/stats.js';
+import { averageRanks, median, spearman } from '../../src/util/stats.js';
 import { ArchitectureError, IR_FORMAT, type Architecture } from '../../src/space/ir.js';
 import { conv } from '../helpers.js';
 import { residualArchitecture } from './synthetic-run.js';

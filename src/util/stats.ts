@@ -1,5 +1,5 @@
 /**
- * Small statistics for the report: the median and Spearman's rank correlation.
+ * Small statistics: the median, rank correlations (Spearman, Kendall tau-b) and R^2.
  */
 
 /** The median of the values, or `undefined` for none. */
@@ -56,4 +56,58 @@ export function spearman(xs: readonly number[], ys: readonly number[]): number |
   }
   if (xs.length < 3) return undefined;
   return pearson(averageRanks(xs), averageRanks(ys));
+}
+
+/**
+ * Kendall's tau-b of paired values (ties on either side corrected for), by counting concordant
+ * and discordant pairs: O(n^2), which is fine for the few thousand points Nascent compares.
+ * `undefined` for fewer than 3 pairs or when either side is constant.
+ */
+export function kendall(xs: readonly number[], ys: readonly number[]): number | undefined {
+  if (xs.length !== ys.length) {
+    throw new Error(`kendall needs paired values (got ${xs.length} and ${ys.length})`);
+  }
+  const n = xs.length;
+  if (n < 3) return undefined;
+  let concordant = 0;
+  let discordant = 0;
+  let tiesX = 0;
+  let tiesY = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const dx = Math.sign((xs[i] as number) - (xs[j] as number));
+      const dy = Math.sign((ys[i] as number) - (ys[j] as number));
+      if (dx === 0 && dy === 0) continue;
+      if (dx === 0) tiesX += 1;
+      else if (dy === 0) tiesY += 1;
+      else if (dx === dy) concordant += 1;
+      else discordant += 1;
+    }
+  }
+  const denominator = Math.sqrt(
+    (concordant + discordant + tiesX) * (concordant + discordant + tiesY),
+  );
+  return denominator === 0 ? undefined : (concordant - discordant) / denominator;
+}
+
+/**
+ * The coefficient of determination of predictions against true values: 1 - SS_res / SS_tot.
+ * Negative when the predictions are worse than the mean. `undefined` when the truth is constant.
+ */
+export function rSquared(
+  truth: readonly number[],
+  predicted: readonly number[],
+): number | undefined {
+  if (truth.length !== predicted.length) {
+    throw new Error(`rSquared needs paired values (got ${truth.length} and ${predicted.length})`);
+  }
+  if (truth.length === 0) return undefined;
+  const mean = truth.reduce((a, b) => a + b, 0) / truth.length;
+  let residual = 0;
+  let total = 0;
+  for (let i = 0; i < truth.length; i++) {
+    residual += ((truth[i] as number) - (predicted[i] as number)) ** 2;
+    total += ((truth[i] as number) - mean) ** 2;
+  }
+  return total === 0 ? undefined : 1 - residual / total;
 }

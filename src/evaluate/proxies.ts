@@ -1,0 +1,189 @@
+/**
+ * Training-free proxies: scores of an untrained network that are meant to rank architectures
+ * the way trained accuracy would, for a fraction of the cost. The engine computes them on one
+ * seeded mini-batch at initialisation; parameters and FLOPs come from the IR as baselines.
+ *
+ * A proxy that fails numerically (a singular kernel, an overflow) scores `null` with the reason;
+ * rankings put it last. It never throws.
+ */
+import { Network, type TensorData, type WeightInit } from '../engine/engine.js';
+import type { Architecture } from '../space/ir.js';
+import { averageRanks } from '../util/stats.js';
+
+export interface ProxyDefinition {
+  readonly name: ProxyName;
+  /** Whether a higher or a lower score predicts a more accurate network. */
+  readonly direction: 'maximize' | 'minimize';
+  /** What it computes and on which inputs. */
+  readonly description: string;
+  /** Computed by the engine (false: counted from the IR). */
+  readonly engine: boolean;
+}
+
+export const PROXIES = {
+  synflow: {
+    name: 'synflow',
+    direction: 'maximize',
+    engine: true,
+    description:
+      'sum of |w * dR/dw| over conv and dense weights, with all weights made positive, double precision, one all-ones image, batch norm in eval mode (Tanaka et al. 2020)',
+  },
+  grad_norm: {
+    name: 'grad_norm',
+    direction: 'maximize',
+    engine: true,
+    description:
+      'sum over conv and dense layers of the L2 norm of the cross-entropy gradient on the batch',
+  },
+  snip: {
+    name: 'snip',
+    direction: 'maximize',
+    engine: true,
+    description:
+      'sum of |w * dL/dw| over conv and dense weights for the cross-entropy loss on the batch (Lee et al. 2019)',
+  },
+  jacob_cov: {
+    name: 'jacob_cov',
+    direction: 'maximize',
+    engine: true,
+    description:
+      'correlation of the input Jacobians of the batch: -sum(log(v + 1e-5) + 1 / (v + 1e-5)) over its eigenvalues v (Mellor et al. 2020)',
+  },
+  naswot: {
+    name: 'naswot',
+    direction: 'maximize',
+    engine: true,
+    description:
+      'log-determinant of the activation-pattern kernel (which activation inputs are positive, per image of the batch): the linear-regions score of NASWOT (Mellor et al. 2021)',
+  },
+  ntk_cond: {
+    name: 'ntk_cond',
+    direction: 'minimize',
+    engine: true,
+    description:
+      'condition number of the empirical neural tangent kernel of the first ntkBatchSize images (per-sample gradients of the summed logits), as in TE-NAS (Chen et al. 2021)',
+  },
+  params: {
+    name: 'params',
+    direction: 'maximize',
+    engine: false,
+    description: 'trainable parameters (IR count), the baseline every proxy should beat',
+  },
+  flops: {
+    name: 'flops',
+    direction: 'maximize',
+    engine: false,
+    description: 'floating-point operations of one forward pass (IR count), a baseline',
+  },
+} as const satisfies Record<string, Omit<ProxyDefinition, 'name'> & { name: string }>;
+
+export type ProxyName = keyof typeof PROXIES;
+export const PROXY_NAMES = Object.keys(PROXIES) as ProxyName[];
+/** The proxies the engine computes (not the IR's counts). */
+export const ENGINE_PROXY_NAMES = PROXY_NAMES.filter((name) => PROXIES[name].engine);
+/** The defaults: one mini-batch of 64 images, the NTK on its first 32. */
+export const DEFAULT_PROXY_BATCH = 64;
+export const DEFAULT_NTK_BATCH = 32;
+
+export function checkProxyNames(names: readonly string[]): ProxyName[] {
+  const unknown = names.filter((name) => !(name in PROXIES));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown proxy ${unknown.map((name) => `"${name}"`).join(', ')} (expected ${PROXY_NAMES.join(', ')})`,
+    );
+  }
+  return [...new Set(names)] as ProxyName[];
+}
+
+export interface ProxyValue {
+  /** null when the proxy failed; `failure` says why. */
+  readonly value: number | null;
+  readonly seconds: number;
+  readonly failure?: string;
+}
+
+export type ProxyScores = Partial<Record<ProxyName, ProxyValue>>;
+
+export interface ProxyOptions {
+  readonly names: readonly ProxyName[];
+  /** The initialisation the network is scored at (the protocol's). */
+  readonly init: WeightInit;
+  readonly seed: number;
+  readonly batchSize?: number;
+  readonly ntkBatchSize?: number;
+  readonly threads?: number;
+  readonly device?: string;
+}
+
+/** Builds the architecture with the given initialisation and scores it on a batch of `data`. */
+export async function computeProxies(
+  architecture: Architecture,
+  data: TensorData,
+  options: ProxyOptions,
+): Promise<ProxyScores> {
+  const network = Network.build(architecture, {
+    init: options.init,
+    seed: options.seed,
+    ...(options.device ? { device: options.device } : {}),
+  });
+  const scores: ProxyScores = {};
+  for (const name of options.names) {
+    if (name === 'params') scores.params = { value: network.summary.params, seconds: 0 };
+    if (name === 'flops') scores.flops = { value: network.summary.flops, seconds: 0 };
+  }
+  const engineNames = options.names.filter((name) => PROXIES[name].engine);
+  if (engineNames.length === 0) return scores;
+  const result = await network.proxies(data, {
+    names: engineNames,
+    batchSize: options.batchSize ?? DEFAULT_PROXY_BATCH,
+    ntkBatchSize: options.ntkBatchSize ?? DEFAULT_NTK_BATCH,
+    seed: options.seed,
+    ...(options.threads ? { threads: options.threads } : {}),
+  });
+  for (const name of engineNames) {
+    const score = result.scores[name];
+    scores[name] = score
+      ? {
+          value: score.value,
+          seconds: score.seconds,
+          ...(score.failure ? { failure: score.failure } : {}),
+        }
+      : { value: null, seconds: 0, failure: 'the engine returned no score' };
+  }
+  return scores;
+}
+
+/**
+ * A score turned so that higher always means better, with failures (null, NaN) at -Infinity:
+ * what rankings and votes compare.
+ */
+export function orientedScore(name: ProxyName, value: number | null | undefined): number {
+  if (value === null || value === undefined || !Number.isFinite(value)) return -Infinity;
+  return PROXIES[name].direction === 'maximize' ? value : -value;
+}
+
+/**
+ * The rank vote of several proxies over a set of architectures (Abdelfattah et al. 2021): each
+ * proxy ranks the set (1 = worst, ties share their mean rank, failures last), and an
+ * architecture's vote is its mean rank over the proxies, divided by the set size so it lies in
+ * (0, 1]. Higher is better. Relative to the set: add architectures and the votes change.
+ */
+export function rankVote(
+  rows: readonly Partial<Record<ProxyName, number | null>>[],
+  names: readonly ProxyName[],
+): number[] {
+  if (names.length === 0) throw new Error('a rank vote needs at least one proxy');
+  const votes = new Array<number>(rows.length).fill(0);
+  if (rows.length === 0) return votes;
+  for (const name of names) {
+    const oriented = rows.map((row) => orientedScore(name, row[name]));
+    // averageRanks needs finite numbers: put failures just below the worst real score.
+    const finite = oriented.filter((value) => Number.isFinite(value));
+    const floor = finite.length > 0 ? Math.min(...finite) - 1 : 0;
+    const ranks = averageRanks(oriented.map((value) => (Number.isFinite(value) ? value : floor)));
+    ranks.forEach((rank, index) => {
+      votes[index] = (votes[index] as number) + rank;
+    });
+  }
+  return votes.map((sum) => sum / names.length / rows.length);
+}

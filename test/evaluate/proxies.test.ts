@@ -1,0 +1,166 @@
+/**
+ * Training-free proxies: the engine's scores against independent PyTorch/NumPy implementations
+ * written after each proxy's published code (python/proxies_reference.py), on the same weights
+ * and the same batch; failures as defined worst scores; the rank vote.
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { Network, TensorData } from '../../src/engine/engine.js';
+import {
+  ENGINE_PROXY_NAMES,
+  PROXY_NAMES,
+  checkProxyNames,
+  computeProxies,
+  orientedScore,
+  rankVote,
+} from '../../src/evaluate/proxies.js';
+import { genomeToArchitecture } from '../../src/space/genome.js';
+import type { Architecture } from '../../src/space/ir.js';
+import { conv, syntheticImages } from '../helpers.js';
+
+const input = { channels: 1, height: 12, width: 12 };
+const genome = (text: string): Architecture => genomeToArchitecture(text, { input, classes: 4 });
+
+/** A layer-list network with batch norm, pooling and a skip connection. */
+const withBatchNorm: Architecture = {
+  format: 'nascent-ir/1',
+  input,
+  nodes: [
+    { id: 'input', op: 'input', inputs: [] },
+    conv('c1', 'input', 6, 3),
+    { id: 'bn1', op: 'batchnorm', inputs: ['c1'] },
+    { id: 'a1', op: 'activation', inputs: ['bn1'], fn: 'relu' },
+    conv('c2', 'a1', 6, 3),
+    { id: 'sum', op: 'add', inputs: ['c2', 'a1'] },
+    { id: 'a2', op: 'activation', inputs: ['sum'], fn: 'gelu' },
+    { id: 'pool', op: 'maxpool2d', inputs: ['a2'], kernel: 2, stride: 2, padding: 'valid' },
+    { id: 'flat', op: 'flatten', inputs: ['pool'] },
+    { id: 'fc', op: 'dense', inputs: ['flat'], units: 4, bias: true },
+  ],
+  output: 'fc',
+};
+
+const ARCHITECTURES: Record<string, Architecture> = {
+  'genome, relu': genome('NC 8 3 relu;RC 8 3 relu;RC 12 3 relu;FL relu;'),
+  'genome, mixed activations': genome('NC 4 2 sigmoid;RC 6 3 swish;RC 6 3 tanh;FL leaky_relu;'),
+  'layers with batch norm and a skip': withBatchNorm,
+};
+
+const BATCH = 16;
+const images = syntheticImages(BATCH, { size: 12, classes: 4, seed: 3 });
+
+describe('training-free proxies', () => {
+  it.each(Object.keys(ARCHITECTURES))(
+    '%s: every engine proxy equals the PyTorch reference on the same weights and batch',
+    async (name) => {
+      const arch = ARCHITECTURES[name] as Architecture;
+      const data = TensorData.fromImages(images);
+      const network = Network.build(arch, { init: 'glorot', seed: 4 });
+      const before = network.getWeights();
+      // The batch is the whole set (shuffled by the engine: every proxy is order-free).
+      const result = await network.proxies(data, {
+        names: ENGINE_PROXY_NAMES,
+        batchSize: BATCH,
+        ntkBatchSize: BATCH,
+        seed: 1,
+        threads: 1,
+      });
+      expect(result.batchSize).toBe(BATCH);
+      // Proxies leave the network as they found it (synflow takes absolute values, in double).
+      const after = network.getWeights();
+      for (const [key, tensor] of Object.entries(before))
+        expect(Array.from(after[key]?.data ?? [])).toEqual(Array.from(tensor.data));
+
+      const weights: Record<string, { shape: readonly number[]; data: number[] }> = {};
+      for (const [key, tensor] of Object.entries(before))
+        weights[key] = { shape: tensor.shape, data: Array.from(tensor.data) };
+      const python = spawnSync('/usr/bin/python3', ['proxies_reference.py'], {
+        input: JSON.stringify({
+          architecture: arch,
+          weights,
+          images: Array.from(images.images, (v) => v / 255),
+          input_shape: [BATCH, 1, 12, 12],
+          labels: Array.from(images.labels),
+        }),
+        encoding: 'utf8',
+        cwd: 'python',
+      });
+      expect(python.status, python.stderr).toBe(0);
+      const reference = JSON.parse(python.stdout) as Record<string, number>;
+      for (const proxy of ENGINE_PROXY_NAMES) {
+        const ours = result.scores[proxy];
+        expect(ours?.failure, `${proxy}: ${ours?.failure}`).toBeUndefined();
+        const expected = reference[proxy] as number;
+        const value = ours?.value as number;
+        // float32 gradients on both sides; the NTK's condition number amplifies their rounding.
+        const tolerance = proxy === 'ntk_cond' ? 2e-2 : 2e-3;
+        expect(
+          Math.abs(value - expected) / Math.max(1e-9, Math.abs(expected)),
+          `${proxy}: ${value} vs ${expected}`,
+        ).toBeLessThan(tolerance);
+        expect(ours?.seconds).toBeGreaterThanOrEqual(0);
+      }
+    },
+  );
+
+  it('is deterministic for a seed, and another seed draws another batch', async () => {
+    const data = TensorData.fromImages(syntheticImages(200, { size: 12, classes: 4, seed: 5 }));
+    const arch = ARCHITECTURES['genome, relu'] as Architecture;
+    const score = (seed: number) =>
+      computeProxies(arch, data, {
+        names: ['naswot', 'grad_norm'],
+        init: 'glorot',
+        seed,
+        batchSize: 32,
+      });
+    const first = await score(1);
+    const again = await score(1);
+    const other = await score(2);
+    expect(again.naswot?.value).toBe(first.naswot?.value);
+    expect(again.grad_norm?.value).toBe(first.grad_norm?.value);
+    expect(other.grad_norm?.value).not.toBe(first.grad_norm?.value);
+  });
+
+  it('gives a failing proxy a null score and its reason instead of throwing', async () => {
+    // Identical (blank) images share one activation pattern: the NASWOT kernel is singular.
+    const blank = syntheticImages(32, { size: 12, classes: 4 });
+    blank.images.fill(0);
+    const scores = await computeProxies(
+      ARCHITECTURES['genome, relu'] as Architecture,
+      TensorData.fromImages(blank),
+      {
+        names: PROXY_NAMES,
+        init: 'glorot',
+        seed: 1,
+      },
+    );
+    expect(scores.naswot?.value).toBeNull();
+    expect(scores.naswot?.failure).toMatch(/singular/);
+    expect(orientedScore('naswot', scores.naswot?.value)).toBe(-Infinity);
+    // IR counts are always there.
+    expect(scores.params?.value).toBeGreaterThan(0);
+    expect(scores.flops?.value).toBeGreaterThan(0);
+  });
+
+  it('rejects unknown proxy names with the list of known ones', () => {
+    expect(() => checkProxyNames(['synflow', 'zen'])).toThrow(
+      /unknown proxy "zen" \(expected synflow/,
+    );
+    expect(checkProxyNames(['synflow', 'synflow', 'naswot'])).toEqual(['synflow', 'naswot']);
+  });
+
+  it('rank-votes with each proxy turned the right way and failures last', () => {
+    const rows = [
+      { synflow: 10, ntk_cond: 100 },
+      { synflow: 30, ntk_cond: 10 },
+      { synflow: 20, ntk_cond: null },
+    ];
+    // synflow: higher is better (ranks 1, 3, 2); ntk_cond: lower is better, failure worst (2, 3, 1).
+    expect(rankVote(rows, ['synflow', 'ntk_cond'])).toEqual([
+      (1 + 2) / 2 / 3,
+      (3 + 3) / 2 / 3,
+      (2 + 1) / 2 / 3,
+    ]);
+    expect(() => rankVote(rows, [])).toThrow(/at least one proxy/);
+  });
+});
