@@ -6,6 +6,7 @@ import { EXPORT_FORMATS, exportCommand } from './export.js';
 import { compareCommand, parseSeeds, trainBestCommand } from './final.js';
 import { inspectCommand } from './inspect.js';
 import { predictCommand } from './predict.js';
+import { predictorEvalCommand, predictorTrainCommand, proxiesCommand } from './predictor.js';
 import { reportCommand } from './report.js';
 import { workerCommand } from './worker.js';
 import { workersCommand } from './workers.js';
@@ -120,6 +121,15 @@ program
   .option('--epochs <n>', 'training epochs per candidate', integer('--epochs', 1))
   .option('--max-steps <n>', 'at most this many batches per epoch', integer('--max-steps', 1))
   .option('--inherit-weights', "children start from their parents' trained weights")
+  .option(
+    '--screen-keep <n>',
+    'pre-screen each generation (proxy vote, or --screen-predictor) and train only the best n',
+    integer('--screen-keep', 1),
+  )
+  .option(
+    '--screen-predictor <dir>',
+    'screen with this predictor (nascent predictor train) instead of the proxy vote',
+  )
   .option('--generations <n>', 'budget: generations', integer('--generations', 1))
   .option('--evaluations <n>', 'budget: evaluations', integer('--evaluations', 1))
   .option(
@@ -333,6 +343,67 @@ program
   .option('--json', 'print as JSON')
   .action(async (options) => {
     process.stdout.write(`${await workersCommand(options)}\n`);
+  });
+
+const list = (text: string): string[] => text.split(',').map((part) => part.trim());
+
+program
+  .command('proxies')
+  .description(
+    'training-free proxy scores of one architecture at initialisation (synflow, grad_norm, snip, jacob_cov, naswot, ntk_cond, params, flops)',
+  )
+  .option('--genome <text>', 'genome string (or a candidate in --space)')
+  .option('--arch <file>', 'architecture IR as JSON')
+  .option('--space <name>', 'space of --genome: genome, layers, cells or grammar:path.yaml')
+  .option('--space-options <json>', 'options of that space as JSON')
+  .option('--dataset <name>', 'fashion-mnist, mnist or cifar10', 'fashion-mnist')
+  .option('--data-dir <dir>', 'directory holding the dataset files')
+  .option('--names <list>', 'proxies, comma-separated (default: all)', list)
+  .option('--protocol <name>', 'protocol whose initialisation is scored', 'course')
+  .option('--batch-size <n>', 'images in the mini-batch (default 64)', integer('--batch-size', 2))
+  .option('--seed <n>', 'seed of the initialisation and the batch', integer('--seed', 0), 0)
+  .option('--threads <n>', 'CPU threads for libtorch', integer('--threads', 1))
+  .option('--json', 'print the scores as JSON')
+  .action(async (options) => {
+    process.stdout.write(`${await proxiesCommand(options)}\n`);
+  });
+
+const predictor = program
+  .command('predictor')
+  .description('the learned accuracy predictor: train it on evaluated architectures, measure it');
+const examplesOptions = (command: Command): Command =>
+  command
+    .option('--run <run>', 'learn from / test on this run of the store (its ok evaluations)')
+    .option('--store <file>', 'run store (SQLite)', 'runs/nascent.db')
+    .option('--table <file>', 'learn from / test on a table of known results (CSV or JSON)')
+    .option('--space <name>', "the table's space", 'genome')
+    .option('--dataset <name>', "the table's dataset (image shape)", 'fashion-mnist');
+examplesOptions(
+  predictor
+    .command('train')
+    .description('train a predictor (LSTM over layers, or MLP over network features) and save it'),
+)
+  .addOption(
+    new Option('--kind <kind>', 'lstm (a sequence of layers) or mlp (fixed features)')
+      .choices(['lstm', 'mlp'])
+      .default('lstm'),
+  )
+  .option('--proxies <list>', 'proxy scores as extra features (mlp only), comma-separated', list)
+  .option('--epochs <n>', 'training epochs of the predictor', integer('--epochs', 1))
+  .option('--seed <n>', 'seed', integer('--seed', 0), 0)
+  .option('--out <dir>', 'where to save it (default runs/predictors/<source>-<kind>)')
+  .action(async (options) => {
+    process.stdout.write(`${await predictorTrainCommand(options)}\n`);
+  });
+examplesOptions(
+  predictor
+    .command('eval')
+    .description("a predictor's R^2, Kendall tau and Spearman rho on evaluated architectures"),
+)
+  .requiredOption('--predictor <dir>', 'a directory written by nascent predictor train')
+  .option('--json', 'print as JSON')
+  .action((options) => {
+    process.stdout.write(`${predictorEvalCommand(options)}\n`);
   });
 
 const bench = program.command('bench').description('benchmarks of Nascent itself');

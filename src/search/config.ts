@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DATASET_NAMES } from '../data/registry.js';
 import { PROTOCOL_NAMES } from '../evaluate/protocols.js';
+import { PROXY_NAMES, type ProxyName } from '../evaluate/proxies.js';
 import { createSpace, parseSpaceArgument } from '../space/registry.js';
 
 const objectiveSchema = z.object({
@@ -93,6 +94,31 @@ export const searchConfigSchema = z
           .object({ minEpochs: z.number().int().min(1), eta: z.number().int().min(2) })
           .optional(),
         inheritWeights: z.boolean().default(false),
+        /**
+         * Pre-screening: score each generation's candidates without training them (a rank vote
+         * of training-free proxies, or a trained accuracy predictor) and train only the best
+         * `keep`; the rest are recorded as killed, with their scores.
+         */
+        screen: z
+          .object({
+            by: z.enum(['vote', 'predictor']).default('vote'),
+            proxies: z
+              .array(z.enum(PROXY_NAMES as [ProxyName, ...ProxyName[]]))
+              .min(1)
+              .default(['synflow', 'jacob_cov', 'naswot']),
+            /** A directory written by `nascent predictor train` (for `by: predictor`). */
+            predictor: z.string().optional(),
+            keep: z.number().int().min(1),
+            /** Images the proxies see (one seeded mini-batch of the training set). */
+            batchSize: z.number().int().min(2).default(64),
+          })
+          .strict()
+          .refine((s) => s.by !== 'predictor' || s.predictor !== undefined, {
+            error:
+              'screening by predictor needs predictor: <directory from nascent predictor train>',
+            path: ['predictor'],
+          })
+          .optional(),
       })
       .prefault({}),
     budget: z
@@ -163,6 +189,8 @@ export const OVERRIDE_PATHS: Readonly<Record<string, string[]>> = {
   epochs: ['evaluation', 'epochs'],
   maxSteps: ['evaluation', 'maxStepsPerEpoch'],
   inheritWeights: ['evaluation', 'inheritWeights'],
+  screenKeep: ['evaluation', 'screen', 'keep'],
+  screenPredictor: ['evaluation', 'screen', 'predictor'],
   generations: ['budget', 'generations'],
   evaluations: ['budget', 'evaluations'],
   budgetEpochs: ['budget', 'epochs'],
@@ -218,6 +246,8 @@ export function loadSearchConfig(
     const path = OVERRIDE_PATHS[key];
     if (value === undefined || !path) continue;
     setPath(raw, path, value);
+    // A predictor given on the command line is what screens.
+    if (key === 'screenPredictor') setPath(raw, ['evaluation', 'screen', 'by'], 'predictor');
   }
   const result = searchConfigSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describeIssues(result.error, file ?? 'command line'));

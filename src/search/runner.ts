@@ -26,6 +26,12 @@ import { type SearchConfig, searchConfigSchema } from './config.js';
 import { createEvaluator, datasetTarget } from './evaluators.js';
 import { sortByRanking } from './ranking.js';
 import { createStrategy, restoreStrategy } from './registry.js';
+import {
+  CandidateScreen,
+  SCREENED_OUT_METRIC,
+  SCREEN_METRIC,
+  type ScreenVerdict,
+} from './screen.js';
 import type { Evaluated, Strategy } from './strategy.js';
 
 export const CODE_VERSION = '0.1.0';
@@ -126,9 +132,14 @@ async function runWithStore(
 
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
   let owned: CandidateEvaluator | undefined;
+  let screen: CandidateScreen | undefined;
   try {
     const evaluator = options.evaluator ?? (owned = await createEvaluator(config, log));
-    const search = new SearchLoop(store, runId, config, evaluator, options.onEvent);
+    if (config.evaluation.screen) {
+      screen = await CandidateScreen.create(config, log);
+      log(`screening: ${screen.description}`);
+    }
+    const search = new SearchLoop(store, runId, config, evaluator, options.onEvent, screen);
     const reason = await search.run(saved);
     const status = search.stopRequested ? 'stopped' : 'finished';
     store.setRunStatus(runId, status);
@@ -140,6 +151,7 @@ async function runWithStore(
     store.setRunStatus(runId, 'failed', message);
     throw error;
   } finally {
+    screen?.close();
     await owned?.close();
   }
 }
@@ -186,6 +198,8 @@ class SearchLoop {
   private readonly settings: EvaluationSettings;
   private readonly key: string;
   private readonly weights = new Map<string, WeightMap>();
+  /** Screening scores of candidates kept for training, stored with their results. */
+  private readonly screenMetrics = new Map<string, Record<string, number>>();
   private readonly budget: Budget;
   /** Stop requests (from the dashboard) older than this session's start are void. */
   private readonly sessionStartEventId: number;
@@ -197,6 +211,7 @@ class SearchLoop {
     private readonly config: SearchConfig,
     private readonly evaluator: CandidateEvaluator,
     private readonly onEvent?: (event: SearchEvent) => void,
+    private readonly screen?: CandidateScreen,
   ) {
     this.space = createSpace(config.space);
     this.target = datasetTarget(config);
@@ -216,7 +231,8 @@ class SearchLoop {
     this.key = evaluationKey(this.datasetIdentity(), this.settings, evaluator.identity);
     const evaluations = store.evaluations(runId, {});
     this.budget = {
-      evaluations: evaluations.length,
+      // Candidates screened out were never trained: they do not count.
+      evaluations: evaluations.filter((e) => e.metrics[SCREENED_OUT_METRIC] === undefined).length,
       epochs: evaluations.reduce((sum, e) => sum + (e.reusedFrom === null ? e.fidelity : 0), 0),
       // A wall-time budget spans sessions: a resumed run counts the time its earlier ones used.
       started: Date.now() - earlierSessionsMilliseconds(store, runId, evaluations),
@@ -351,7 +367,9 @@ class SearchLoop {
       if (existing)
         results.set(candidate.id, { status: existing.status, metrics: existing.metrics });
     }
-    const todo = candidates.filter((c) => !results.has(c.id));
+    let todo = candidates.filter((c) => !results.has(c.id));
+    if (this.screen && todo.length > 0)
+      todo = await this.applyScreen(this.screen, candidates, todo, results);
     const halving = this.config.evaluation.successiveHalving;
     if (halving && todo.length > 1) {
       await this.successiveHalving(todo, halving, results);
@@ -380,6 +398,63 @@ class SearchLoop {
       asked: [],
     } satisfies LoopState);
     return undefined;
+  }
+
+  /**
+   * Scores the candidates left to evaluate and records all but the best as screened out (killed,
+   * never trained), so a resume does not screen them again. Candidates whose result the store
+   * already has are not screened (they cost nothing), and candidates of this generation that were
+   * kept before a crash count towards `keep`. Returns the candidates to train.
+   */
+  private async applyScreen(
+    screen: CandidateScreen,
+    generation: readonly CandidateRecord[],
+    todo: readonly CandidateRecord[],
+    results: Map<string, { status: CandidateResult['status']; metrics: Record<string, number> }>,
+  ): Promise<CandidateRecord[]> {
+    const known = todo.filter((c) => this.store.findReusableEvaluation(c.hash, this.key));
+    const unknown = todo.filter((c) => !known.includes(c));
+    const keptBefore = generation.filter((c) => {
+      const result = results.get(c.id);
+      return result !== undefined && result.metrics[SCREENED_OUT_METRIC] === undefined;
+    }).length;
+    const keep = Math.max(0, screen.settings.keep - keptBefore);
+    if (unknown.length <= keep) return [...todo];
+    const verdicts = await screen.score(
+      unknown.map((c) => ({ id: c.id, architecture: c.architecture as Architecture })),
+    );
+    const metricName = SCREEN_METRIC[screen.settings.by];
+    const kept: CandidateRecord[] = [...known];
+    unknown.forEach((candidate, i) => {
+      const verdict = verdicts[i] as ScreenVerdict;
+      if (verdict.rank <= keep) {
+        this.screenMetrics.set(candidate.id, verdict.metrics);
+        kept.push(candidate);
+        return;
+      }
+      const metrics: Record<string, number> = {
+        ...(candidate.params !== null ? { params: candidate.params } : {}),
+        ...(candidate.flops !== null ? { flops: candidate.flops } : {}),
+        ...verdict.metrics,
+        [SCREENED_OUT_METRIC]: 1,
+      };
+      const error = `screened out: ${metricName} ${verdict.score.toFixed(4)} ranks ${verdict.rank} of ${unknown.length}, and only the best ${keep} are trained`;
+      const now = new Date().toISOString();
+      this.store.addEvaluation({
+        candidateId: candidate.id,
+        status: 'killed',
+        error,
+        fidelity: 0,
+        metrics,
+        objectives: this.objectiveValues(metrics),
+        evaluationKey: this.key,
+        startedAt: now,
+        finishedAt: now,
+      });
+      results.set(candidate.id, { status: 'killed', metrics });
+      this.emitDone(candidate, 'killed', metrics, false, error);
+    });
+    return todo.filter((c) => kept.includes(c));
   }
 
   private async successiveHalving(
@@ -559,14 +634,16 @@ class SearchLoop {
         this.weights.delete(id);
       }
     }
+    const metrics = { ...this.screenMetrics.get(candidate.id), ...result.metrics };
+    this.screenMetrics.delete(candidate.id);
     const evaluation = this.store.addEvaluation({
       candidateId: candidate.id,
       status: result.status,
       ...(result.error ? { error: result.error } : {}),
       fidelity: result.fidelity,
-      metrics: result.metrics,
+      metrics,
       epochs: result.epochs,
-      objectives: this.objectiveValues(result.metrics),
+      objectives: this.objectiveValues(metrics),
       evaluationKey: key,
       startedAt: result.startedAt,
       finishedAt: result.finishedAt,
@@ -579,8 +656,8 @@ class SearchLoop {
       );
     this.budget.evaluations += 1;
     this.budget.epochs += result.fidelity;
-    this.emitDone(candidate, result.status, result.metrics, false, result.error);
-    return { status: result.status, metrics: result.metrics, evaluationId: evaluation.id };
+    this.emitDone(candidate, result.status, metrics, false, result.error);
+    return { status: result.status, metrics, evaluationId: evaluation.id };
   }
 
   private emitDone(
