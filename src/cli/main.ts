@@ -110,7 +110,10 @@ program
   .option('--test-subset <n>', 'test images used', integer('--test-subset', 1))
   .option('--space <name>', 'search space: genome, layers, cells or grammar:path.yaml')
   .option('--strategy <name>', 'random, ga, re, mu+lambda or nsga2')
-  .option('--evaluator <name>', 'train (default) or table:<file> (known results)')
+  .option(
+    '--evaluator <name>',
+    'train (default), proxies (training-free scores, no training) or table:<file> (known results)',
+  )
   .option('--queue <url>', 'send evaluations to BullMQ workers over Redis, e.g. redis://host:6379')
   .option(
     '--population <n>',

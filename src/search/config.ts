@@ -56,12 +56,13 @@ export const searchConfigSchema = z
         }
       }),
     /**
-     * How candidates are evaluated: `train` (the engine, under the protocol) or `table:<file>`
-     * (look the candidate's canonical text up in a table of known results).
+     * How candidates are evaluated: `train` (the engine, under the protocol), `proxies` (the
+     * training-free proxies as metrics `proxy_<name>`, nothing trained) or `table:<file>` (look
+     * the candidate's canonical text up in a table of known results).
      */
     evaluator: z
       .string()
-      .regex(/^(train|table:.+)$/, 'write train or table:<file>')
+      .regex(/^(train|proxies|table:.+)$/, 'write train, proxies or table:<file>')
       .default('train'),
     /** Redis URL: evaluations go to BullMQ workers (`nascent worker`) instead of this process. */
     queue: z

@@ -1,6 +1,6 @@
 /**
- * The evaluator a search configuration asks for: local training (the default), a table of known
- * results, or BullMQ workers. The search loop only sees the {@link CandidateEvaluator} interface.
+ * The evaluator a search configuration asks for: local training (the default), training-free
+ * proxies, a table of known results, or BullMQ workers. The search loop only sees the {@link CandidateEvaluator} interface.
  */
 import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
 import { prepareData } from '../evaluate/prepared-data.js';
@@ -11,6 +11,7 @@ import type { CompileTarget } from '../space/space.js';
 import { QueueEvaluator } from '../distributed/queue-evaluator.js';
 import { type CandidateEvaluator, LocalTrainingEvaluator } from './candidate-evaluator.js';
 import type { SearchConfig } from './config.js';
+import { ProxyEvaluator } from './proxy-evaluator.js';
 import { TableEvaluator } from './table-evaluator.js';
 
 /** Input shape and class count of the configured dataset, known without loading it. */
@@ -41,6 +42,19 @@ export async function createEvaluator(
     return new TableEvaluator(table);
   }
   const protocol = getProtocol(config.evaluation.protocol);
+  if (config.evaluator === 'proxies') {
+    const batch = await prepareData(config.dataset.name, {
+      ...(config.dataset.dataDir !== undefined ? { dataDir: config.dataset.dataDir } : {}),
+      subset: 256,
+      testSubset: 1,
+      validationFraction: 0,
+      standardise: protocol.standardise,
+      device: config.device,
+      splitSeed: config.seed,
+      log,
+    });
+    return new ProxyEvaluator(batch);
+  }
   const data = await prepareData(config.dataset.name, {
     ...(config.dataset.dataDir !== undefined ? { dataDir: config.dataset.dataDir } : {}),
     ...(config.dataset.subset !== undefined ? { subset: config.dataset.subset } : {}),

@@ -125,6 +125,40 @@ describe('pre-screening', () => {
     }
   });
 
+  it('searches on proxy scores alone with the proxies evaluator, training nothing', async () => {
+    const store = join(tempDir(), 'runs.db');
+    const proxyConfig = loadSearchConfig(
+      undefined,
+      {
+        store,
+        dataDir,
+        subset: 400,
+        testSubset: 100,
+        strategy: 'ga',
+        population: 4,
+        generations: 2,
+        evaluator: 'proxies',
+      },
+      { objectives: [{ metric: 'proxy_synflow', direction: 'maximize' }] },
+    );
+    const { runId } = await runSearch({ config: proxyConfig });
+    const runs = RunStore.open(store);
+    try {
+      const evaluations = runs.evaluations(runId);
+      expect(evaluations.length).toBeGreaterThanOrEqual(7);
+      for (const e of evaluations) {
+        expect(e.fidelity).toBe(0);
+        expect(e.epochs).toEqual([]);
+        expect(e.metrics.accuracy).toBeUndefined();
+        for (const name of ['synflow', 'grad_norm', 'snip', 'jacob_cov', 'ntk_cond'])
+          expect(Number.isFinite(e.metrics[`proxy_${name}`]), name).toBe(true);
+        expect(e.objectives.proxy_synflow).toBe(e.metrics.proxy_synflow);
+      }
+    } finally {
+      runs.close();
+    }
+  });
+
   it('refuses a screen without a keep count, or by predictor without one', () => {
     expect(() =>
       loadSearchConfig(undefined, { evaluations: 2, screenPredictor: undefined }),
