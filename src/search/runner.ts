@@ -419,7 +419,9 @@ class SearchLoop {
       return result !== undefined && result.metrics[SCREENED_OUT_METRIC] === undefined;
     }).length;
     const keep = Math.max(0, screen.settings.keep - keptBefore);
-    if (unknown.length <= keep) return [...todo];
+    if (unknown.length === 0) return [...todo];
+    // Scored even when all are kept: every candidate then carries the scores (a vote can be an
+    // objective).
     const verdicts = await screen.score(
       unknown.map((c) => ({ id: c.id, architecture: c.architecture as Architecture })),
     );
