@@ -58,7 +58,9 @@ function bestCurve(storePath: string, runId: string): number[] {
       .filter((e) => e.metrics.screened_out === undefined && e.reusedFrom === null)
       .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt) || a.id - b.id);
     let best = 0;
-    return trained.map((e) => (best = Math.max(best, e.status === 'ok' ? (e.metrics.accuracy ?? 0) : 0)));
+    return trained.map(
+      (e) => (best = Math.max(best, e.status === 'ok' ? (e.metrics.accuracy ?? 0) : 0)),
+    );
   } finally {
     store.close();
   }
