@@ -6,11 +6,12 @@
  *   naswot, the best P trained;
  * - predictor: population 3P, screened by the LSTM predictor trained on the reference set
  *   (bench/reference-archs), the best P trained.
- * Every candidate is trained under the reference set's protocol. For each seed it reports the best
+ * Every candidate is trained under the reference set's protocol. `--report-only` re-reads the
+ * stores of an earlier run. For each seed it reports the best
  * validation accuracy found, and how many trained candidates each screened search needed to reach
  * the plain search's final best.
  *
- *   node dist/bench/screening/run.js [--population 8] [--generations 3] [--seeds 1,2]
+ *   node dist/bench/screening/run.js [--strategy ga|random] [--population 8] [--generations 3] [--seeds 1,2]
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +29,10 @@ const { values } = parseArgs({
     population: { type: 'string', default: '8' },
     generations: { type: 'string', default: '3' },
     seeds: { type: 'string', default: '1,2' },
+    /** ga (evolution) or random (screened sampling). */
+    strategy: { type: 'string', default: 'ga' },
+    /** Report on the stores an earlier run left in --dir, without searching again. */
+    'report-only': { type: 'boolean', default: false },
     out: { type: 'string', default: 'BENCHMARKS.md' },
     dir: { type: 'string', default: 'runs/bench-screening' },
   },
@@ -35,32 +40,44 @@ const { values } = parseArgs({
 const population = Number(values.population);
 const generations = Number(values.generations);
 const seeds = (values.seeds ?? '1,2').split(',').map(Number);
-const dir = values.dir ?? 'runs/bench-screening';
-rmSync(dir, { recursive: true, force: true });
-mkdirSync(dir, { recursive: true });
+const strategy = values.strategy ?? 'ga';
+const dir = join(values.dir ?? 'runs/bench-screening', strategy);
+const reportOnly = values['report-only'] === true;
+if (!reportOnly) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+}
 
 // The predictor: the LSTM over layers (the best on held-out reference architectures), trained on
 // the whole reference set.
 const predictorDir = join(dir, 'predictor');
 const reference = loadExamples({ table: RESULTS_FILE }, []);
-const predictor = await AccuracyPredictor.train(reference, { kind: 'lstm', seed: 0, threads: 2 });
-predictor.save(predictorDir);
+if (!reportOnly) {
+  const predictor = await AccuracyPredictor.train(reference, { kind: 'lstm', seed: 0, threads: 2 });
+  predictor.save(predictorDir);
+}
 
 type Variant = 'plain' | 'vote' | 'predictor';
 const VARIANTS: Variant[] = ['plain', 'vote', 'predictor'];
 
-/** Best validation accuracy after each trained candidate, in training order. */
-function bestCurve(storePath: string, runId: string): number[] {
+/**
+ * Best validation accuracy after each trained candidate, in training order, and the run's wall
+ * time (creation to its last evaluation).
+ */
+function bestCurve(storePath: string, runName: string): { curve: number[]; seconds: number } {
   const store = RunStore.open(storePath);
   try {
-    const trained = store
-      .evaluations(runId)
+    const run = store.getRun(runName);
+    const evaluations = store.evaluations(run.id);
+    const trained = evaluations
       .filter((e) => e.metrics.screened_out === undefined && e.reusedFrom === null)
       .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt) || a.id - b.id);
     let best = 0;
-    return trained.map(
+    const curve = trained.map(
       (e) => (best = Math.max(best, e.status === 'ok' ? (e.metrics.accuracy ?? 0) : 0)),
     );
+    const last = Math.max(...evaluations.map((e) => Date.parse(e.finishedAt)));
+    return { curve, seconds: (last - Date.parse(run.createdAt)) / 1000 };
   } finally {
     store.close();
   }
@@ -77,7 +94,7 @@ for (const seed of seeds) {
       dataset: 'fashion-mnist',
       subset: REFERENCE_PROTOCOL.subset,
       testSubset: REFERENCE_PROTOCOL.testSubset,
-      strategy: 'ga',
+      strategy,
       population: variant === 'plain' ? population : 3 * population,
       protocol: REFERENCE_PROTOCOL.protocol,
       epochs: REFERENCE_PROTOCOL.epochs,
@@ -89,10 +106,8 @@ for (const seed of seeds) {
       ...config,
       dataset: { ...config.dataset, validationFraction: REFERENCE_PROTOCOL.validationFraction },
     };
-    const started = performance.now();
-    const { runId } = await runSearch({ config: withSplit });
-    const seconds = (performance.now() - started) / 1000;
-    const curve = bestCurve(store, runId);
+    if (!reportOnly) await runSearch({ config: withSplit });
+    const { curve, seconds } = bestCurve(store, `${variant}-${seed}`);
     results.push({ seed, variant, curve, seconds });
     console.log(
       `seed ${seed} ${variant}: ${curve.length} trained, best ${(curve.at(-1) ?? 0).toFixed(4)}, ${seconds.toFixed(0)} s`,
@@ -102,20 +117,27 @@ for (const seed of seeds) {
 
 const rows: string[][] = [];
 const ratios: Record<Variant, number[]> = { plain: [], vote: [], predictor: [] };
+/** Trained candidates a curve took to reach `target` (undefined: never). */
+const neededFor = (curve: readonly number[], target: number): number | undefined => {
+  const reached = curve.findIndex((best) => best >= target - 1e-9);
+  return reached >= 0 ? reached + 1 : undefined;
+};
 for (const seed of seeds) {
   const plain = results.find((r) => r.seed === seed && r.variant === 'plain');
   const target = plain?.curve.at(-1) ?? 1;
+  // What the plain search itself needed to find its best: the denominator of the ratio.
+  const plainNeeded = plain ? neededFor(plain.curve, target) : undefined;
   for (const result of results.filter((r) => r.seed === seed)) {
-    const reached = result.curve.findIndex((best) => best >= target - 1e-9);
-    const needed = reached >= 0 ? reached + 1 : undefined;
-    if (needed !== undefined && plain) ratios[result.variant].push(needed / plain.curve.length);
+    const needed = neededFor(result.curve, target);
+    if (needed !== undefined && plainNeeded !== undefined)
+      ratios[result.variant].push(needed / plainNeeded);
     rows.push([
       String(seed),
       result.variant,
       String(result.curve.length),
       (result.curve.at(-1) ?? 0).toFixed(4),
       needed !== undefined ? String(needed) : `not reached (${result.curve.length})`,
-      needed !== undefined && plain ? (needed / plain.curve.length).toFixed(2) : '-',
+      needed !== undefined && plainNeeded !== undefined ? (needed / plainNeeded).toFixed(2) : '-',
       result.seconds.toFixed(0),
     ]);
   }
@@ -123,11 +145,11 @@ for (const seed of seeds) {
 const mean = (xs: number[]): string =>
   xs.length === 0 ? 'n/a' : (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2);
 const body = [
-  '## Pre-screening by proxies or predictor vs plain evolution (issue: proxies and predictor)',
+  `## Pre-screening by proxies or predictor vs plain ${strategy === 'ga' ? 'evolution' : 'random search'} (issue: proxies and predictor)`,
   '',
-  `Command: \`node dist/bench/screening/run.js --population ${population} --generations ${generations} --seeds ${seeds.join(',')}\``,
+  `Command: \`node dist/bench/screening/run.js --strategy ${strategy} --population ${population} --generations ${generations} --seeds ${seeds.join(',')}\``,
   '',
-  `A genetic algorithm over the default genome space on Fashion-MNIST, ${generations} generations, every candidate trained under the reference set's protocol (\`${REFERENCE_PROTOCOL.protocol}\`, ${REFERENCE_PROTOCOL.epochs} epochs, ${REFERENCE_PROTOCOL.subset * (1 - REFERENCE_PROTOCOL.validationFraction)} training / ${REFERENCE_PROTOCOL.subset * REFERENCE_PROTOCOL.validationFraction} validation images). *plain*: population ${population}, all trained. *vote*: population ${3 * population}, screened by the rank vote of synflow, jacob_cov and naswot, best ${population} trained. *predictor*: population ${3 * population}, screened by the LSTM predictor trained on the ${reference.length} reference architectures, best ${population} trained. "needed" is the number of trained candidates a search took to reach the plain search's final best (same seed); the ratio divides it by the plain search's trained count. The GA's elites are carried over without retraining, so trained counts can fall below population × generations.`,
+  `${strategy === 'ga' ? 'A genetic algorithm' : 'Random search'} over the default genome space on Fashion-MNIST, ${generations} generations, every candidate trained under the reference set's protocol (\`${REFERENCE_PROTOCOL.protocol}\`, ${REFERENCE_PROTOCOL.epochs} epochs, ${REFERENCE_PROTOCOL.subset * (1 - REFERENCE_PROTOCOL.validationFraction)} training / ${REFERENCE_PROTOCOL.subset * REFERENCE_PROTOCOL.validationFraction} validation images). *plain*: population ${population}, all trained. *vote*: population ${3 * population}, screened by the rank vote of synflow, jacob_cov and naswot, best ${population} trained. *predictor*: population ${3 * population}, screened by the LSTM predictor trained on the ${reference.length} reference architectures, best ${population} trained. "needed" is the number of trained candidates a search took to reach the plain search's final best (same seed); the ratio divides it by the number the plain search itself needed. ${strategy === 'ga' ? "The GA's elites are carried over without retraining, so trained counts can fall below population × generations." : ''}`,
   '',
   markdownTable(
     ['seed', 'search', 'trained', 'best val acc', 'needed to reach plain best', 'ratio', 'seconds'],
@@ -139,7 +161,7 @@ const body = [
 ].join('\n');
 writeSection(
   values.out ?? 'BENCHMARKS.md',
-  { start: '<!-- screening:start -->', end: '<!-- screening:end -->' },
+  { start: `<!-- screening-${strategy}:start -->`, end: `<!-- screening-${strategy}:end -->` },
   body,
   '# Benchmarks',
 );
