@@ -158,6 +158,15 @@ export async function trainFinal(
     testSubset: settings.testSubset ?? null,
     augment: settings.augment ?? null,
   };
+  // In model file names, so trainings of one network under other budgets never overwrite it:
+  // e.g. `course-10ep`, `course-2ep-20000img`, `standard-30ep-crop4-flip`.
+  const budgetTag = [
+    protocol.name,
+    `${epochs}ep`,
+    ...(settings.subset !== undefined ? [`${settings.subset}img`] : []),
+    ...(settings.augment?.cropPadding ? [`crop${settings.augment.cropPadding}`] : []),
+    ...(settings.augment?.flip ? ['flip'] : []),
+  ].join('-');
   // What every record of one training says, whatever its outcome.
   const common = (entry: FinalEntry, seed: number, startedAt: Date) => ({
     runId: run.id,
@@ -204,7 +213,7 @@ export async function trainFinal(
           let modelPath: string | null = null;
           if (settings.saveModel && report.status !== 'diverged') {
             mkdirSync(modelsDir, { recursive: true });
-            modelPath = join(modelsDir, `${entry.name}-seed${seed}.safetensors`);
+            modelPath = join(modelsDir, `${entry.name}-${budgetTag}-seed${seed}.safetensors`);
             settings.saveModel(network, modelPath, entry, {
               dataset: data.dataset,
               classes: data.classes,
