@@ -13,7 +13,7 @@
  *
  *   node dist/bench/screening/run.js [--strategy ga|random] [--population 8] [--generations 3] [--seeds 1,2]
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AccuracyPredictor } from '../../src/evaluate/predictor.js';
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '1,2' },
     /** ga (evolution) or random (screened sampling). */
     strategy: { type: 'string', default: 'ga' },
+    /** Variants to run (the report covers every variant whose store is in --dir). */
+    variants: { type: 'string', default: 'plain,vote,predictor' },
     /** Report on the stores an earlier run left in --dir, without searching again. */
     'report-only': { type: 'boolean', default: false },
     out: { type: 'string', default: 'BENCHMARKS.md' },
@@ -43,10 +45,7 @@ const seeds = (values.seeds ?? '1,2').split(',').map(Number);
 const strategy = values.strategy ?? 'ga';
 const dir = join(values.dir ?? 'runs/bench-screening', strategy);
 const reportOnly = values['report-only'] === true;
-if (!reportOnly) {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-}
+mkdirSync(dir, { recursive: true });
 
 // The predictor: the LSTM over layers (the best on held-out reference architectures), trained on
 // the whole reference set.
@@ -57,8 +56,12 @@ if (!reportOnly) {
   predictor.save(predictorDir);
 }
 
-type Variant = 'plain' | 'vote' | 'predictor';
-const VARIANTS: Variant[] = ['plain', 'vote', 'predictor'];
+type Variant = 'plain' | 'vote' | 'predictor' | 'operators';
+const VARIANTS: Variant[] = ['plain', 'vote', 'predictor', 'operators'];
+const toRun = new Set((values.variants ?? '').split(',').filter((v) => v !== ''));
+const unknownVariant = [...toRun].find((v) => !(VARIANTS as string[]).includes(v));
+if (unknownVariant)
+  throw new Error(`unknown variant ${unknownVariant} (expected ${VARIANTS.join(', ')})`);
 
 /**
  * Best validation accuracy after each trained candidate, in training order, and the run's wall
@@ -87,6 +90,10 @@ const results: { seed: number; variant: Variant; curve: number[]; seconds: numbe
 for (const seed of seeds) {
   for (const variant of VARIANTS) {
     const store = join(dir, `${variant}-${seed}.db`);
+    const run = !reportOnly && toRun.has(variant);
+    if (run)
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${store}${suffix}`, { force: true });
+    if (!run && !existsSync(store)) continue;
     const config = loadSearchConfig(undefined, {
       store,
       name: `${variant}-${seed}`,
@@ -95,18 +102,19 @@ for (const seed of seeds) {
       subset: REFERENCE_PROTOCOL.subset,
       testSubset: REFERENCE_PROTOCOL.testSubset,
       strategy,
-      population: variant === 'plain' ? population : 3 * population,
+      population: variant === 'plain' || variant === 'operators' ? population : 3 * population,
       protocol: REFERENCE_PROTOCOL.protocol,
       epochs: REFERENCE_PROTOCOL.epochs,
       generations,
-      ...(variant === 'plain' ? {} : { screenKeep: population }),
+      ...(variant === 'vote' || variant === 'predictor' ? { screenKeep: population } : {}),
       ...(variant === 'predictor' ? { screenPredictor: predictorDir } : {}),
+      ...(variant === 'operators' ? { screenOperators: predictorDir } : {}),
     });
     const withSplit = {
       ...config,
       dataset: { ...config.dataset, validationFraction: REFERENCE_PROTOCOL.validationFraction },
     };
-    if (!reportOnly) await runSearch({ config: withSplit });
+    if (run) await runSearch({ config: withSplit });
     const { curve, seconds } = bestCurve(store, `${variant}-${seed}`);
     results.push({ seed, variant, curve, seconds });
     console.log(
@@ -116,7 +124,7 @@ for (const seed of seeds) {
 }
 
 const rows: string[][] = [];
-const ratios: Record<Variant, number[]> = { plain: [], vote: [], predictor: [] };
+const ratios: Record<Variant, number[]> = { plain: [], vote: [], predictor: [], operators: [] };
 /** Trained candidates a curve took to reach `target` (undefined: never). */
 const neededFor = (curve: readonly number[], target: number): number | undefined => {
   const reached = curve.findIndex((best) => best >= target - 1e-9);
@@ -149,7 +157,7 @@ const body = [
   '',
   `Command: \`node dist/bench/screening/run.js --strategy ${strategy} --population ${population} --generations ${generations} --seeds ${seeds.join(',')}\``,
   '',
-  `${strategy === 'ga' ? 'A genetic algorithm' : 'Random search'} over the default genome space on Fashion-MNIST, ${generations} generations, every candidate trained under the reference set's protocol (\`${REFERENCE_PROTOCOL.protocol}\`, ${REFERENCE_PROTOCOL.epochs} epochs, ${REFERENCE_PROTOCOL.subset * (1 - REFERENCE_PROTOCOL.validationFraction)} training / ${REFERENCE_PROTOCOL.subset * REFERENCE_PROTOCOL.validationFraction} validation images). *plain*: population ${population}, all trained. *vote*: population ${3 * population}, screened by the rank vote of synflow, jacob_cov and naswot, best ${population} trained. *predictor*: population ${3 * population}, screened by the LSTM predictor trained on the ${reference.length} reference architectures, best ${population} trained. "needed" is the number of trained candidates a search took to reach the plain search's final best (same seed); the ratio divides it by the number the plain search itself needed. ${strategy === 'ga' ? "The GA's elites are carried over without retraining, so trained counts can fall below population × generations." : ''}`,
+  `${strategy === 'ga' ? 'A genetic algorithm' : 'Random search'} over the default genome space on Fashion-MNIST, ${generations} generations, every candidate trained under the reference set's protocol (\`${REFERENCE_PROTOCOL.protocol}\`, ${REFERENCE_PROTOCOL.epochs} epochs, ${REFERENCE_PROTOCOL.subset * (1 - REFERENCE_PROTOCOL.validationFraction)} training / ${REFERENCE_PROTOCOL.subset * REFERENCE_PROTOCOL.validationFraction} validation images). *plain*: population ${population}, all trained. *vote*: population ${3 * population}, screened by the rank vote of synflow, jacob_cov and naswot, best ${population} trained. *predictor*: population ${3 * population}, screened by the LSTM predictor trained on the ${reference.length} reference architectures, best ${population} trained. *operators* (where run): population ${population}, every sample, mutation and crossover tried 3 times and the same predictor's favourite kept, all trained. "needed" is the number of trained candidates a search took to reach the plain search's final best (same seed); the ratio divides it by the number the plain search itself needed. ${strategy === 'ga' ? "The GA's elites are carried over without retraining, so trained counts can fall below population × generations." : ''}`,
   '',
   markdownTable(
     ['seed', 'search', 'trained', 'best val acc', 'needed to reach plain best', 'ratio', 'seconds'],
@@ -157,7 +165,7 @@ const body = [
     ['right', 'left', 'right', 'right', 'right', 'right', 'right'],
   ),
   '',
-  `Mean ratio of trained candidates needed (where reached): vote ${mean(ratios.vote)}, predictor ${mean(ratios.predictor)} (plain: 1 by definition).`,
+  `Mean ratio of trained candidates needed (where reached): vote ${mean(ratios.vote)}, predictor ${mean(ratios.predictor)}${ratios.operators.length > 0 || results.some((r) => r.variant === 'operators') ? `, operators ${mean(ratios.operators)}` : ''} (plain: 1 by definition).`,
 ].join('\n');
 writeSection(
   values.out ?? 'BENCHMARKS.md',

@@ -133,6 +133,10 @@ program
     '--screen-predictor <dir>',
     'screen with this predictor (nascent predictor train) instead of the proxy vote',
   )
+  .option(
+    '--screen-operators <dir>',
+    "screen inside the strategy: each sample, mutation and crossover is tried 3 times and this predictor's favourite kept",
+  )
   .option('--generations <n>', 'budget: generations', integer('--generations', 1))
   .option('--evaluations <n>', 'budget: evaluations', integer('--evaluations', 1))
   .option(

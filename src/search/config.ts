@@ -120,6 +120,14 @@ export const searchConfigSchema = z
             path: ['predictor'],
           })
           .optional(),
+        /**
+         * Screening inside the strategy: every sample, mutation and crossover is tried
+         * `candidates` times and the predictor's favourite kept (src/search/screened-space.ts).
+         */
+        screenOperators: z
+          .object({ predictor: z.string(), candidates: z.number().int().min(2).default(3) })
+          .strict()
+          .optional(),
       })
       .prefault({}),
     budget: z
@@ -192,6 +200,7 @@ export const OVERRIDE_PATHS: Readonly<Record<string, string[]>> = {
   inheritWeights: ['evaluation', 'inheritWeights'],
   screenKeep: ['evaluation', 'screen', 'keep'],
   screenPredictor: ['evaluation', 'screen', 'predictor'],
+  screenOperators: ['evaluation', 'screenOperators', 'predictor'],
   generations: ['budget', 'generations'],
   evaluations: ['budget', 'evaluations'],
   budgetEpochs: ['budget', 'epochs'],

@@ -6,6 +6,7 @@
  */
 import type { WeightMap } from '../engine/engine.js';
 import { engineInfo } from '../engine/engine.js';
+import { AccuracyPredictor } from '../evaluate/predictor.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import { type Architecture, analyzeArchitecture } from '../space/ir.js';
 import { createSpace } from '../space/registry.js';
@@ -32,6 +33,7 @@ import {
   SCREEN_METRIC,
   type ScreenVerdict,
 } from './screen.js';
+import { PredictorScreenedSpace } from './screened-space.js';
 import type { Evaluated, Strategy } from './strategy.js';
 
 export const CODE_VERSION = '0.1.0';
@@ -213,7 +215,14 @@ class SearchLoop {
     private readonly onEvent?: (event: SearchEvent) => void,
     private readonly screen?: CandidateScreen,
   ) {
-    this.space = createSpace(config.space);
+    const screenOperators = config.evaluation.screenOperators;
+    this.space = screenOperators
+      ? new PredictorScreenedSpace(
+          createSpace(config.space),
+          AccuracyPredictor.load(screenOperators.predictor),
+          screenOperators.candidates,
+        )
+      : createSpace(config.space);
     this.target = datasetTarget(config);
     const protocol = getProtocol(config.evaluation.protocol);
     const cores = engineInfo().hardwareCores;

@@ -8,6 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { predictorTrainCommand } from '../../src/cli/predictor.js';
+import { AccuracyPredictor } from '../../src/evaluate/predictor.js';
+import { PredictorScreenedSpace } from '../../src/search/screened-space.js';
+import type { Genome } from '../../src/space/genome.js';
+import { GenomeSpace } from '../../src/space/genome-space.js';
+import { Random } from '../../src/util/random.js';
 import { ConfigError, loadSearchConfig } from '../../src/search/config.js';
 import { runSearch } from '../../src/search/runner.js';
 import { RunStore } from '../../src/store/index.js';
@@ -154,6 +159,52 @@ describe('pre-screening', () => {
           expect(Number.isFinite(e.metrics[`proxy_${name}`]), name).toBe(true);
         expect(e.objectives.proxy_synflow).toBe(e.metrics.proxy_synflow);
       }
+    } finally {
+      runs.close();
+    }
+  });
+
+  it('screens inside the strategy: each operator keeps the predictor favourite of several tries', async () => {
+    const dir = tempDir();
+    const store = join(dir, 'runs.db');
+    const first = await runSearch({
+      config: config(store, { name: 'teacher', screenKeep: 6 }),
+    });
+    const out = join(dir, 'predictor');
+    await predictorTrainCommand({ run: first.runId, store, kind: 'mlp', seed: 0, epochs: 30, out });
+    const predictor = AccuracyPredictor.load(out);
+    const space = new GenomeSpace();
+    const screened = new PredictorScreenedSpace(space, predictor, 4);
+    const target = { input: { channels: 1, height: 28, width: 28 }, classes: 4 };
+    const predict = (genome: Genome): number =>
+      predictor.predict([{ architecture: space.compile(genome, target) }])[0] as number;
+    // The same random stream gives the plain space's four tries; the screened space keeps the best.
+    const parent = space.sample(new Random(1), target);
+    const tries = (() => {
+      const random = new Random(2);
+      return Array.from({ length: 4 }, () => space.mutate(parent, random, target));
+    })();
+    const chosen = screened.mutate(parent, new Random(2), target);
+    expect(space.format(chosen)).toBe(
+      space.format(tries.reduce((a, b) => (predict(b) > predict(a) ? b : a))),
+    );
+    expect(() => new PredictorScreenedSpace(space, predictor, 1)).toThrow(/at least 2/);
+
+    const run = await runSearch({
+      config: config(store, {
+        name: 'operators',
+        screenKeep: undefined,
+        screenOperators: out,
+        strategy: 'ga',
+        population: 4,
+      }),
+    });
+    const runs = RunStore.open(store);
+    try {
+      const evaluations = runs.evaluations(run.runId);
+      expect(evaluations.length).toBeGreaterThanOrEqual(7);
+      expect(evaluations.every((e) => e.metrics.screened_out === undefined)).toBe(true);
+      expect(evaluations.every((e) => e.status !== 'killed')).toBe(true);
     } finally {
       runs.close();
     }
