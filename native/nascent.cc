@@ -102,6 +102,28 @@ std::string ErrorText(const std::exception& error) {
   return error.what();
 }
 
+// save(path) of the addon's objects: the module's parameters and buffers in libtorch's archive.
+void SaveModule(const torch::nn::Module& module, const Napi::CallbackInfo& info) {
+  try {
+    torch::serialize::OutputArchive archive;
+    module.save(archive);
+    archive.save_to(info[0].As<Napi::String>().Utf8Value());
+  } catch (const std::exception& error) {
+    throw Napi::Error::New(info.Env(), "save: " + ErrorText(error));
+  }
+}
+
+// load(path): the archive's tensors into the module, on `device`.
+void LoadModule(torch::nn::Module& module, const Napi::CallbackInfo& info, const torch::Device& device) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(info[0].As<Napi::String>().Utf8Value(), device);
+    module.load(archive);
+  } catch (const std::exception& error) {
+    throw Napi::Error::New(info.Env(), "load: " + ErrorText(error));
+  }
+}
+
 torch::Device ParseDevice(const std::string& name) {
   torch::Device device(name);
   if (device.is_cuda() && !torch::cuda::is_available()) {
@@ -723,24 +745,12 @@ class Model : public Napi::ObjectWrap<Model> {
 
   void Save(const Napi::CallbackInfo& info) {
     EnsureIdle(info.Env());
-    try {
-      torch::serialize::OutputArchive archive;
-      net_->save(archive);
-      archive.save_to(info[0].As<Napi::String>().Utf8Value());
-    } catch (const std::exception& error) {
-      throw Napi::Error::New(info.Env(), "save: " + ErrorText(error));
-    }
+    SaveModule(*net_, info);
   }
 
   void Load(const Napi::CallbackInfo& info) {
     EnsureIdle(info.Env());
-    try {
-      torch::serialize::InputArchive archive;
-      archive.load_from(info[0].As<Napi::String>().Utf8Value(), device_);
-      net_->load(archive);
-    } catch (const std::exception& error) {
-      throw Napi::Error::New(info.Env(), "load: " + ErrorText(error));
-    }
+    LoadModule(*net_, info, device_);
   }
 
   Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_.str()); }
@@ -1546,25 +1556,9 @@ class Regressor : public Napi::ObjectWrap<Regressor> {
     return result;
   }
 
-  void Save(const Napi::CallbackInfo& info) {
-    try {
-      torch::serialize::OutputArchive archive;
-      net_->save(archive);
-      archive.save_to(info[0].As<Napi::String>().Utf8Value());
-    } catch (const std::exception& error) {
-      throw Napi::Error::New(info.Env(), "save: " + ErrorText(error));
-    }
-  }
+  void Save(const Napi::CallbackInfo& info) { SaveModule(*net_, info); }
 
-  void Load(const Napi::CallbackInfo& info) {
-    try {
-      torch::serialize::InputArchive archive;
-      archive.load_from(info[0].As<Napi::String>().Utf8Value());
-      net_->load(archive);
-    } catch (const std::exception& error) {
-      throw Napi::Error::New(info.Env(), "load: " + ErrorText(error));
-    }
-  }
+  void Load(const Napi::CallbackInfo& info) { LoadModule(*net_, info, torch::kCPU); }
 };
 
 class FitWorker : public Napi::AsyncWorker {
