@@ -20,10 +20,11 @@
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { getProtocol } from '../evaluate/protocols.js';
-import type {
-  CandidateEvaluator,
-  CandidateResult,
-  EvaluationRequest,
+import {
+  type CandidateEvaluator,
+  type CandidateResult,
+  type EvaluationRequest,
+  failedCandidateResult,
 } from '../search/candidate-evaluator.js';
 import type { SearchConfig } from '../search/config.js';
 import { readHeartbeats } from './heartbeat.js';
@@ -256,15 +257,7 @@ export class QueueEvaluator implements CandidateEvaluator {
       result = parseJobResult(returnvalue).result;
     } catch (error) {
       const now = new Date().toISOString();
-      result = {
-        status: 'failed',
-        error: (error as Error).message,
-        fidelity: 0,
-        metrics: {},
-        epochs: [],
-        startedAt: now,
-        finishedAt: now,
-      };
+      result = failedCandidateResult(error, now, now);
     }
     this.settle(id, result);
   }
@@ -345,15 +338,11 @@ function failedResult(job: Job): CandidateResult {
     ? `the workers training it stopped (killed, crashed or out of memory) ${job.stalledCounter} times`
     : `the job failed after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'}${job.processedBy ? ` (last on worker ${job.processedBy})` : ''}: ${reason}`;
   const started = job.processedOn ?? job.timestamp;
-  return {
-    status: 'failed',
+  return failedCandidateResult(
     error,
-    fidelity: 0,
-    metrics: {},
-    epochs: [],
-    startedAt: new Date(started).toISOString(),
-    finishedAt: new Date(job.finishedOn ?? Date.now()).toISOString(),
-  };
+    new Date(started).toISOString(),
+    new Date(job.finishedOn ?? Date.now()).toISOString(),
+  );
 }
 
 function sleep(ms: number): Promise<void> {

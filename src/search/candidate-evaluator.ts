@@ -35,6 +35,38 @@ export interface CandidateResult {
   readonly weights?: WeightMap;
 }
 
+/** The result of a candidate that could not be evaluated: nothing spent, the reason kept. */
+export function failedCandidateResult(
+  error: unknown,
+  startedAt: string,
+  finishedAt = new Date().toISOString(),
+): CandidateResult {
+  return {
+    status: 'failed',
+    error: error instanceof Error ? error.message : String(error),
+    fidelity: 0,
+    metrics: {},
+    epochs: [],
+    startedAt,
+    finishedAt,
+  };
+}
+
+/** The result of an evaluation that trains nothing (a table lookup, proxy scores): no epochs. */
+export function untrainedResult(
+  metrics: Record<string, number>,
+  startedAt: string,
+): CandidateResult {
+  return {
+    status: 'ok',
+    fidelity: 0,
+    metrics,
+    epochs: [],
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+}
+
 /** One candidate to evaluate, as the search loop hands it to an evaluator. */
 export interface EvaluationRequest {
   readonly candidateId: string;
@@ -214,14 +246,6 @@ export async function evaluateCandidate(
       ...(options.keepWeights ? { weights: trained.getWeights() } : {}),
     };
   } catch (error) {
-    return {
-      status: 'failed',
-      error: error instanceof Error ? error.message : String(error),
-      fidelity: 0,
-      metrics: {},
-      epochs: [],
-      startedAt,
-      finishedAt: new Date().toISOString(),
-    };
+    return failedCandidateResult(error, startedAt);
   }
 }

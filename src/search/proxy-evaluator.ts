@@ -8,10 +8,12 @@
  */
 import type { PreparedData } from '../evaluate/prepared-data.js';
 import { DEFAULT_PROXY_BATCH, PROXY_NAMES, computeProxies } from '../evaluate/proxies.js';
-import type {
-  CandidateEvaluator,
-  CandidateResult,
-  EvaluationRequest,
+import {
+  type CandidateEvaluator,
+  type CandidateResult,
+  type EvaluationRequest,
+  failedCandidateResult,
+  untrainedResult,
 } from './candidate-evaluator.js';
 
 export class ProxyEvaluator implements CandidateEvaluator {
@@ -48,24 +50,9 @@ export class ProxyEvaluator implements CandidateEvaluator {
         else metrics[`proxy_${name}`] = score.value;
       }
       metrics.proxy_seconds = seconds;
-      return {
-        status: 'ok',
-        fidelity: 0,
-        metrics,
-        epochs: [],
-        startedAt,
-        finishedAt: new Date().toISOString(),
-      };
+      return untrainedResult(metrics, startedAt);
     } catch (error) {
-      return {
-        status: 'failed',
-        error: error instanceof Error ? error.message : String(error),
-        fidelity: 0,
-        metrics: {},
-        epochs: [],
-        startedAt,
-        finishedAt: new Date().toISOString(),
-      };
+      return failedCandidateResult(error, startedAt);
     }
   }
 

@@ -11,10 +11,11 @@
  */
 import { analyzeArchitecture } from '../space/ir.js';
 import { type ResultTable, TableLookupError } from '../evaluate/table.js';
-import type {
-  CandidateEvaluator,
-  CandidateResult,
-  EvaluationRequest,
+import {
+  type CandidateEvaluator,
+  type CandidateResult,
+  type EvaluationRequest,
+  untrainedResult,
 } from './candidate-evaluator.js';
 
 /** Candidates the runner may hand over at once: lookups are instant. */
@@ -46,14 +47,7 @@ export class TableEvaluator implements CandidateEvaluator {
       metrics.params ??= summary.params;
       metrics.flops ??= summary.flops;
     }
-    return {
-      status: 'ok',
-      fidelity: 0,
-      metrics,
-      epochs: [],
-      startedAt,
-      finishedAt: new Date().toISOString(),
-    };
+    return untrainedResult(metrics, startedAt);
   }
 
   close(): Promise<void> {
