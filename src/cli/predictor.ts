@@ -11,7 +11,6 @@ import {
   type PredictorKind,
   predictionQuality,
 } from '../evaluate/predictor.js';
-import { prepareData } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import {
   DEFAULT_NTK_BATCH,
@@ -21,6 +20,7 @@ import {
   type ProxyName,
   checkProxyNames,
   computeProxies,
+  prepareProxyImages,
 } from '../evaluate/proxies.js';
 import { loadResultTable } from '../evaluate/table.js';
 import { type Architecture, parseArchitecture } from '../space/ir.js';
@@ -176,13 +176,11 @@ export async function proxiesCommand(options: ProxiesCommandOptions): Promise<st
   const architecture = resolveArchitecture(options, options.dataset);
   const protocol = getProtocol(options.protocol);
   const batchSize = options.batchSize ?? DEFAULT_PROXY_BATCH;
-  const data = await prepareData(options.dataset, {
-    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    subset: Math.max(256, batchSize),
-    testSubset: 1,
-    validationFraction: 0,
+  const data = await prepareProxyImages(options.dataset, {
+    dataDir: options.dataDir,
+    batchSize,
     standardise: protocol.standardise,
-    splitSeed: options.seed,
+    seed: options.seed,
   });
   try {
     const scores = await computeProxies(architecture, data.train, {

@@ -8,6 +8,7 @@
  */
 import { Network, type TensorData, type WeightInit } from '../engine/engine.js';
 import type { Architecture } from '../space/ir.js';
+import { type PreparedData, prepareData } from './prepared-data.js';
 import { averageRanks } from '../util/stats.js';
 
 export interface ProxyDefinition {
@@ -84,6 +85,36 @@ export const ENGINE_PROXY_NAMES = PROXY_NAMES.filter((name) => PROXIES[name].eng
 /** The defaults: one mini-batch of 64 images, the NTK on its first 32. */
 export const DEFAULT_PROXY_BATCH = 64;
 export const DEFAULT_NTK_BATCH = 32;
+
+/** Training images loaded for proxies: the batch is drawn from this many (or the batch size). */
+const PROXY_IMAGE_POOL = 256;
+
+/**
+ * The images proxies draw their batch from: a seeded sample of the dataset's training set, in
+ * native memory (or on the device), without a validation split.
+ */
+export function prepareProxyImages(
+  dataset: string,
+  options: {
+    readonly dataDir?: string | undefined;
+    readonly batchSize?: number;
+    readonly standardise: boolean;
+    readonly seed: number;
+    readonly device?: string;
+    readonly log?: (message: string) => void;
+  },
+): Promise<PreparedData> {
+  return prepareData(dataset, {
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    subset: Math.max(PROXY_IMAGE_POOL, options.batchSize ?? DEFAULT_PROXY_BATCH),
+    testSubset: 1,
+    validationFraction: 0,
+    standardise: options.standardise,
+    splitSeed: options.seed,
+    ...(options.device !== undefined ? { device: options.device } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+}
 
 export function checkProxyNames(names: readonly string[]): ProxyName[] {
   const unknown = names.filter((name) => !(name in PROXIES));

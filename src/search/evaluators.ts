@@ -5,6 +5,7 @@
 import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
 import { prepareData } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
+import { prepareProxyImages } from '../evaluate/proxies.js';
 import { loadResultTable } from '../evaluate/table.js';
 import { createSpace } from '../space/registry.js';
 import type { CompileTarget } from '../space/space.js';
@@ -43,14 +44,11 @@ export async function createEvaluator(
   }
   const protocol = getProtocol(config.evaluation.protocol);
   if (config.evaluator === 'proxies') {
-    const batch = await prepareData(config.dataset.name, {
-      ...(config.dataset.dataDir !== undefined ? { dataDir: config.dataset.dataDir } : {}),
-      subset: 256,
-      testSubset: 1,
-      validationFraction: 0,
+    const batch = await prepareProxyImages(config.dataset.name, {
+      dataDir: config.dataset.dataDir,
       standardise: protocol.standardise,
+      seed: config.seed,
       device: config.device,
-      splitSeed: config.seed,
       log,
     });
     return new ProxyEvaluator(batch);

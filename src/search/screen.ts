@@ -9,9 +9,15 @@
  */
 import type { Architecture } from '../space/ir.js';
 import { AccuracyPredictor } from '../evaluate/predictor.js';
-import { type PreparedData, prepareData } from '../evaluate/prepared-data.js';
+import type { PreparedData } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
-import { type ProxyName, type ProxyScores, computeProxies, rankVote } from '../evaluate/proxies.js';
+import {
+  type ProxyName,
+  type ProxyScores,
+  computeProxies,
+  prepareProxyImages,
+  rankVote,
+} from '../evaluate/proxies.js';
 import type { SearchConfig } from './config.js';
 
 export type ScreenSettings = NonNullable<SearchConfig['evaluation']['screen']>;
@@ -68,13 +74,11 @@ export class CandidateScreen {
         ? AccuracyPredictor.load(settings.predictor)
         : undefined;
     const protocol = getProtocol(config.evaluation.protocol);
-    const data = await prepareData(config.dataset.name, {
-      ...(config.dataset.dataDir !== undefined ? { dataDir: config.dataset.dataDir } : {}),
-      subset: Math.max(settings.batchSize, 256),
-      testSubset: 1,
-      validationFraction: 0,
+    const data = await prepareProxyImages(config.dataset.name, {
+      dataDir: config.dataset.dataDir,
+      batchSize: settings.batchSize,
       standardise: protocol.standardise,
-      splitSeed: config.seed,
+      seed: config.seed,
       log,
     });
     return new CandidateScreen(settings, data, predictor, config);
