@@ -15,10 +15,11 @@ import {
 } from '../../src/evaluate/predictor.js';
 import {
   ENGINE_PROXY_NAMES,
+  PROXIES,
   PROXY_NAMES,
   type ProxyName,
-  orientedScore,
   rankVote,
+  rankableScores,
 } from '../../src/evaluate/proxies.js';
 import { loadResultTable } from '../../src/evaluate/table.js';
 import { GenomeSpace } from '../../src/space/genome-space.js';
@@ -44,24 +45,18 @@ const accuracy = rows.map((row) => row.metrics.accuracy as number);
 const proxyValue = (row: (typeof rows)[number], name: ProxyName): number | null =>
   row.metrics[name] ?? null;
 
-/** Oriented scores with failures just below the worst real score (ranked last). */
-function orientedColumn(name: ProxyName): number[] {
-  const oriented = rows.map((row) => orientedScore(name, proxyValue(row, name)));
-  const finite = oriented.filter((v) => Number.isFinite(v));
-  const floor = Math.min(...finite) - 1;
-  return oriented.map((v) => (Number.isFinite(v) ? v : floor));
-}
-
 const fmt = (value: number | undefined | null, digits = 3): string =>
   value === undefined || value === null ? 'n/a' : value.toFixed(digits);
 
 // 1. Rank correlations with validation accuracy.
-const PROXIES_TIMED = new Set<string>(ENGINE_PROXY_NAMES);
 const correlationRows: string[][] = [];
 for (const name of PROXY_NAMES) {
-  const column = orientedColumn(name);
+  const column = rankableScores(
+    name,
+    rows.map((row) => proxyValue(row, name)),
+  );
   const failures = rows.filter((row) => proxyValue(row, name) === null).length;
-  const seconds = PROXIES_TIMED.has(name)
+  const seconds = PROXIES[name].engine
     ? rows.map((row) => row.metrics[`${name}_seconds`] ?? 0)
     : [];
   correlationRows.push([

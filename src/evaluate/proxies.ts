@@ -194,6 +194,20 @@ export function orientedScore(name: ProxyName, value: number | null | undefined)
 }
 
 /**
+ * One proxy's scores over a set of architectures, turned so that higher is better, with failures
+ * just below the worst real score: finite numbers that rank correlations and votes can rank.
+ */
+export function rankableScores(
+  name: ProxyName,
+  values: readonly (number | null | undefined)[],
+): number[] {
+  const oriented = values.map((value) => orientedScore(name, value));
+  const finite = oriented.filter((value) => Number.isFinite(value));
+  const floor = finite.length > 0 ? Math.min(...finite) - 1 : 0;
+  return oriented.map((value) => (Number.isFinite(value) ? value : floor));
+}
+
+/**
  * The rank vote of several proxies over a set of architectures (Abdelfattah et al. 2021): each
  * proxy ranks the set (1 = worst, ties share their mean rank, failures last), and an
  * architecture's vote is its mean rank over the proxies, divided by the set size so it lies in
@@ -207,11 +221,12 @@ export function rankVote(
   const votes = new Array<number>(rows.length).fill(0);
   if (rows.length === 0) return votes;
   for (const name of names) {
-    const oriented = rows.map((row) => orientedScore(name, row[name]));
-    // averageRanks needs finite numbers: put failures just below the worst real score.
-    const finite = oriented.filter((value) => Number.isFinite(value));
-    const floor = finite.length > 0 ? Math.min(...finite) - 1 : 0;
-    const ranks = averageRanks(oriented.map((value) => (Number.isFinite(value) ? value : floor)));
+    const ranks = averageRanks(
+      rankableScores(
+        name,
+        rows.map((row) => row[name]),
+      ),
+    );
     ranks.forEach((rank, index) => {
       votes[index] = (votes[index] as number) + rank;
     });
