@@ -51,15 +51,22 @@ program
     process.stdout.write(`${inspectCommand(options)}\n`);
   });
 
-program
-  .command('train')
-  .description('train one architecture under a protocol and report validation and test accuracy')
-  .option('--genome <text>', 'genome string (or a candidate in --space)')
-  .option('--arch <file>', 'architecture IR as JSON')
-  .option('--space <name>', 'space of --genome: genome, layers, cells or grammar:path.yaml')
-  .option('--space-options <json>', 'options of that space as JSON')
-  .option('--dataset <name>', 'fashion-mnist, mnist or cifar10', 'fashion-mnist')
-  .option('--data-dir <dir>', 'directory holding the dataset files')
+/** The options that name one architecture and the dataset it is built for (train, proxies). */
+function architectureOptions(command: Command): Command {
+  return command
+    .option('--genome <text>', 'genome string (or a candidate in --space)')
+    .option('--arch <file>', 'architecture IR as JSON')
+    .option('--space <name>', 'space of --genome: genome, layers, cells or grammar:path.yaml')
+    .option('--space-options <json>', 'options of that space as JSON')
+    .option('--dataset <name>', 'fashion-mnist, mnist or cifar10', 'fashion-mnist')
+    .option('--data-dir <dir>', 'directory holding the dataset files');
+}
+
+architectureOptions(
+  program
+    .command('train')
+    .description('train one architecture under a protocol and report validation and test accuracy'),
+)
   .option('--download', 'download the dataset if it is missing')
   .option('--protocol <name>', 'training protocol: course or standard', 'course')
   .option('--epochs <n>', 'override the protocol epochs', integer('--epochs', 1))
@@ -354,17 +361,13 @@ program
 
 const list = (text: string): string[] => text.split(',').map((part) => part.trim());
 
-program
-  .command('proxies')
-  .description(
-    'training-free proxy scores of one architecture at initialisation (synflow, grad_norm, snip, jacob_cov, naswot, ntk_cond, params, flops)',
-  )
-  .option('--genome <text>', 'genome string (or a candidate in --space)')
-  .option('--arch <file>', 'architecture IR as JSON')
-  .option('--space <name>', 'space of --genome: genome, layers, cells or grammar:path.yaml')
-  .option('--space-options <json>', 'options of that space as JSON')
-  .option('--dataset <name>', 'fashion-mnist, mnist or cifar10', 'fashion-mnist')
-  .option('--data-dir <dir>', 'directory holding the dataset files')
+architectureOptions(
+  program
+    .command('proxies')
+    .description(
+      'training-free proxy scores of one architecture at initialisation (synflow, grad_norm, snip, jacob_cov, naswot, ntk_cond, params, flops)',
+    ),
+)
   .option('--names <list>', 'proxies, comma-separated (default: all)', list)
   .option('--protocol <name>', 'protocol whose initialisation is scored', 'course')
   .option('--batch-size <n>', 'images in the mini-batch (default 64)', integer('--batch-size', 2))
