@@ -116,13 +116,12 @@ async function main(): Promise<void> {
       seed: REFERENCE_PROTOCOL.seed,
       threads,
     });
-    const { report, network } = await trainArchitecture(architecture, data, {
+    const { report } = await trainArchitecture(architecture, data, {
       protocol,
       budget: { epochs: REFERENCE_PROTOCOL.epochs },
       seed: REFERENCE_PROTOCOL.seed,
       threads,
     });
-    void network;
     const cell = (value: number | null | undefined): string =>
       value === null || value === undefined || !Number.isFinite(value) ? '' : String(value);
     const row = [

@@ -221,6 +221,11 @@ export class AccuracyPredictor {
       );
     }
     const proxyFeatures = checkProxyNames(options.proxyFeatures ?? []);
+    if (options.kind === 'lstm' && proxyFeatures.length > 0) {
+      throw new Error(
+        'the LSTM predictor reads layers only; give proxy features to the mlp predictor',
+      );
+    }
     const rows = examples.map((example) => rawFeatures(options.kind, example, proxyFeatures));
     const inputSize = options.kind === 'lstm' ? LAYER_FEATURES : (rows[0]?.[0]?.length ?? 0);
     const { mean, std } = columnStats(rows.flat(), inputSize);
@@ -342,15 +347,9 @@ function rawFeatures(
   proxies: readonly ProxyName[],
 ): number[][] {
   const summary = analyzeArchitecture(example.architecture);
+  if (kind === 'lstm') return layerVectors(example.architecture, summary);
   const proxyValues = proxies.map((name) => proxyFeature(example.proxies?.[name]));
-  if (kind === 'mlp') return [[...networkFeatures(example.architecture, summary), ...proxyValues]];
-  const vectors = layerVectors(example.architecture, summary);
-  if (proxyValues.length > 0) {
-    throw new Error(
-      'the LSTM predictor reads layers only; give proxy features to the mlp predictor',
-    );
-  }
-  return vectors;
+  return [[...networkFeatures(example.architecture, summary), ...proxyValues]];
 }
 
 export interface PredictionQuality {
