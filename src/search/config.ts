@@ -43,6 +43,11 @@ export const searchConfigSchema = z
         options: z.record(z.string(), z.unknown()).optional(),
         /** Grammar file (YAML) of the grammar space. */
         grammar: z.string().min(1).optional(),
+        /**
+         * Self-adaptive mutation: true, or { initialRate, learningRate, minRate, maxRate,
+         * maxSteps }, validated by createSpace (see src/space/self-adaptive.ts).
+         */
+        selfAdaptive: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
       })
       .prefault({})
       .superRefine((space, context) => {

@@ -6,6 +6,7 @@ import { CellSpace } from './cells/index.js';
 import { GenomeSpace } from './genome-space.js';
 import { GrammarSpace, loadGrammarFile } from './grammar/index.js';
 import { LayerListSpace, type LayerSpaceOptionsInput } from './layers/index.js';
+import { type SelfAdaptiveOptionsInput, SelfAdaptiveSpace } from './self-adaptive.js';
 import type { SearchSpace } from './space.js';
 
 export const SPACE_NAMES = ['genome', 'layers', 'cells', 'grammar'] as const;
@@ -18,6 +19,11 @@ export interface SpaceSpec {
   readonly options?: Readonly<Record<string, unknown>> | undefined;
   /** Grammar file, for the `grammar` space. */
   readonly grammar?: string | undefined;
+  /**
+   * Self-adaptive mutation (src/space/self-adaptive.ts): each genome carries its own mutation
+   * rate. `true` or its options (validated there) wrap the space; absent or `false` leave it.
+   */
+  readonly selfAdaptive?: boolean | Readonly<Record<string, unknown>> | undefined;
 }
 
 export class SpaceError extends Error {
@@ -42,6 +48,22 @@ export function parseSpaceArgument(text: string): { name: string; grammar?: stri
 
 /** Builds the named space; throws a {@link SpaceError} naming the problem. */
 export function createSpace(spec: SpaceSpec): SearchSpace<unknown> {
+  const space = createInnerSpace(spec);
+  const selfAdaptive = spec.selfAdaptive;
+  if (selfAdaptive === undefined || selfAdaptive === false) return space;
+  try {
+    return new SelfAdaptiveSpace(
+      space,
+      selfAdaptive === true ? {} : (selfAdaptive as SelfAdaptiveOptionsInput),
+    ) as SearchSpace<unknown>;
+  } catch (error) {
+    throw new SpaceError(
+      `${spec.name} space, selfAdaptive: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+function createInnerSpace(spec: SpaceSpec): SearchSpace<unknown> {
   const options = spec.options ?? {};
   try {
     switch (spec.name) {
