@@ -174,7 +174,7 @@ std::vector<double> GetDoubleArray(const Napi::Object& object, const char* key) 
 // ---------------------------------------------------------------------------------------------
 // The network: a graph of steps executed in order
 
-enum class Op { Input, Conv, MaxPool, AvgPool, GlobalAvgPool, BatchNorm, Dropout, Flatten, Dense, Activation, Add, Concat };
+enum class Op { Input, Conv, MaxPool, AvgPool, GlobalAvgPool, BatchNorm, Dropout, Flatten, Dense, Activation, Add, Concat, Mix };
 enum class Act { Relu, Sigmoid, Tanh, Swish, Gelu, Elu, LeakyRelu };
 
 Op ParseOp(const std::string& name) {
@@ -183,7 +183,7 @@ Op ParseOp(const std::string& name) {
       {"avgpool2d", Op::AvgPool},   {"global_avg_pool", Op::GlobalAvgPool},
       {"batchnorm", Op::BatchNorm}, {"dropout", Op::Dropout},      {"flatten", Op::Flatten},
       {"dense", Op::Dense},         {"activation", Op::Activation}, {"add", Op::Add},
-      {"concat", Op::Concat}};
+      {"concat", Op::Concat},       {"mix", Op::Mix}};
   for (const auto& [key, op] : ops) {
     if (key == name) return op;
   }
@@ -222,6 +222,10 @@ struct GraphNetImpl : torch::nn::Module {
   // When set, forward() appends each activation's binary input pattern (x > 0), one row per
   // sample: the codes of the NASWOT proxy.
   std::vector<torch::Tensor>* activationCodes = nullptr;
+  // Architecture weights of a mixture network (DARTS): every `mix` step outputs the
+  // softmax(alpha)-weighted sum of its k inputs, all mix steps sharing this one vector of k.
+  // Undefined when the plan has no mix step. Registered as the parameter "arch_alpha".
+  torch::Tensor alpha;
 
   GraphNetImpl(const Napi::Object& plan, const std::string& init) {
     Napi::Array nodes = plan.Get("nodes").As<Napi::Array>();
@@ -280,6 +284,16 @@ struct GraphNetImpl : torch::nn::Module {
         case Op::Activation:
           step.act = ParseActivation(GetString(node, "fn", ""));
           break;
+        case Op::Mix: {
+          const int64_t k = static_cast<int64_t>(step.inputs.size());
+          if (k < 2) throw std::runtime_error("engine plan: a mix step needs at least 2 inputs");
+          if (!alpha.defined()) {
+            alpha = register_parameter("arch_alpha", torch::zeros({k}));
+          } else if (alpha.size(0) != k) {
+            throw std::runtime_error("engine plan: every mix step must have the same number of inputs");
+          }
+          break;
+        }
         default:
           break;
       }
@@ -375,6 +389,12 @@ struct GraphNetImpl : torch::nn::Module {
           y = torch::cat(parts, 1);
           break;
         }
+        case Op::Mix: {
+          torch::Tensor w = torch::softmax(alpha, 0);
+          y = values[step.inputs[0]] * w[0];
+          for (size_t k = 1; k < step.inputs.size(); ++k) y = y + values[step.inputs[k]] * w[static_cast<int64_t>(k)];
+          break;
+        }
       }
       values[i] = std::move(y);
       for (size_t input : step.inputs) {
@@ -388,6 +408,10 @@ TORCH_MODULE(GraphNet);
 
 // ---------------------------------------------------------------------------------------------
 // Dataset: images and labels resident in native (or GPU) memory
+
+// Datasets copied into native memory since the addon loaded (engine info `datasetCopies`): what
+// lets a test check that a search copies its data once, not once per candidate.
+std::atomic<int64_t> gDatasetCopies{0};
 
 class Dataset : public Napi::ObjectWrap<Dataset> {
  public:
@@ -426,6 +450,7 @@ class Dataset : public Napi::ObjectWrap<Dataset> {
         blackPixel_ = torch::zeros({1, channels, 1, 1}).to(device);
       }
       images_ = x.to(device).contiguous();
+      gDatasetCopies.fetch_add(1);
       labels_ = torch::from_blob(labels.Data(), {count}, torch::kUInt8).to(torch::kInt64).to(device);
       if (count > 0 && labels_.max().item<int64_t>() >= GetInt(shape, "classes")) {
         throw std::runtime_error("a label is not below the class count");
@@ -481,6 +506,10 @@ struct TrainOptions {
   // on each side (0: none), and random horizontal flips.
   int64_t cropPadding = 0;
   bool flip = false;
+  // Mixture networks (DARTS, first order): after every weight step, one Adam step of this
+  // learning rate on the architecture weights, on a batch of the validation set. 0: alpha is
+  // frozen (and never trained with the weights).
+  double architectureLr = 0;
 };
 
 TrainOptions ReadTrainOptions(const Napi::Object& o) {
@@ -511,6 +540,8 @@ TrainOptions ReadTrainOptions(const Napi::Object& o) {
   t.evalBatchSize = static_cast<int64_t>(GetDouble(o, "evalBatchSize", 1024));
   t.cropPadding = static_cast<int64_t>(GetDouble(o, "cropPadding", 0));
   t.flip = GetBool(o, "flip", false);
+  t.architectureLr = GetDouble(o, "architectureLr", 0);
+  if (t.architectureLr < 0) throw std::runtime_error("architectureLr must be at least 0");
   if (t.cropPadding < 0) throw std::runtime_error("cropPadding must be at least 0");
   if (t.epochs < 1 || t.batchSize < 1) throw std::runtime_error("epochs and batchSize must be at least 1");
   return t;
@@ -840,22 +871,37 @@ void TrainWorker::Execute() {
     auto start = std::chrono::steady_clock::now();
     torch::manual_seed(options_.seed);  // dropout draws from the global generator
 
+    // The network's weights; a mixture network's architecture weights have an optimizer of their own.
+    std::vector<torch::Tensor> weights;
+    for (const auto& p : net->parameters()) {
+      if (!net->alpha.defined() || !p.is_same(net->alpha)) weights.push_back(p);
+    }
+    std::unique_ptr<torch::optim::Adam> alphaOptimizer;
+    if (options_.architectureLr > 0) {
+      if (!net->alpha.defined()) throw std::runtime_error("architectureLr is set, but the network has no mix step");
+      if (!valX_.defined() || valX_.size(0) == 0)
+        throw std::runtime_error("training architecture weights needs a validation set");
+      // DARTS' settings for alpha: Adam, betas (0.5, 0.999), weight decay 1e-3.
+      alphaOptimizer = std::make_unique<torch::optim::Adam>(
+          std::vector<torch::Tensor>{net->alpha},
+          torch::optim::AdamOptions(options_.architectureLr).betas({0.5, 0.999}).weight_decay(1e-3));
+    }
     std::unique_ptr<torch::optim::Optimizer> optimizer;
     if (options_.optimizer == "adamw") {
       optimizer = std::make_unique<torch::optim::AdamW>(
-          net->parameters(), torch::optim::AdamWOptions(options_.lr)
+          weights, torch::optim::AdamWOptions(options_.lr)
                                  .weight_decay(options_.weightDecay)
                                  .eps(options_.eps)
                                  .betas({options_.beta1, options_.beta2}));
     } else if (options_.optimizer == "adam") {
       optimizer = std::make_unique<torch::optim::Adam>(
-          net->parameters(), torch::optim::AdamOptions(options_.lr)
+          weights, torch::optim::AdamOptions(options_.lr)
                                  .weight_decay(options_.weightDecay)
                                  .eps(options_.eps)
                                  .betas({options_.beta1, options_.beta2}));
     } else if (options_.optimizer == "sgd") {
       optimizer = std::make_unique<torch::optim::SGD>(
-          net->parameters(), torch::optim::SGDOptions(options_.lr)
+          weights, torch::optim::SGDOptions(options_.lr)
                                  .momentum(options_.momentum)
                                  .nesterov(options_.nesterov)
                                  .weight_decay(options_.weightDecay));
@@ -888,6 +934,22 @@ void TrainWorker::Execute() {
     std::mt19937_64 shuffleEngine(options_.seed);
     std::mt19937_64 augmentEngine(options_.seed ^ 0x9E3779B97F4A7C15ULL);
     std::vector<int64_t> order(static_cast<size_t>(n));
+    // Validation batches for the architecture steps, drawn in a seeded order, cycling.
+    std::vector<int64_t> valOrder;
+    size_t valNext = 0;
+    std::mt19937_64 valEngine(options_.seed ^ 0xA5A5A5A5A5A5A5A5ULL);
+    auto nextValidationIndex = [&]() {
+      const int64_t count = valX_.size(0), take = std::min(count, options_.batchSize);
+      if (valOrder.empty() || valNext + static_cast<size_t>(take) > valOrder.size()) {
+        valOrder.resize(static_cast<size_t>(count));
+        std::iota(valOrder.begin(), valOrder.end(), 0);
+        std::shuffle(valOrder.begin(), valOrder.end(), valEngine);
+        valNext = 0;
+      }
+      torch::Tensor index = torch::from_blob(valOrder.data() + valNext, {take}, torch::kInt64).clone().to(valX_.device());
+      valNext += static_cast<size_t>(take);
+      return index;
+    };
     std::vector<std::pair<std::string, torch::Tensor>> best;
     double bestLoss = INFINITY;
     int64_t sinceImprovement = 0;
@@ -920,6 +982,14 @@ void TrainWorker::Execute() {
         torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
         loss.backward();
         optimizer->step();
+        if (alphaOptimizer) {
+          torch::Tensor index = nextValidationIndex();
+          alphaOptimizer->zero_grad();
+          torch::Tensor valLoss = torch::nn::functional::cross_entropy(
+              net->forward(valX_.index_select(0, index).to(device)), valY_.index_select(0, index).to(device));
+          valLoss.backward();
+          alphaOptimizer->step();
+        }
         ++steps_;
         seen += end - begin;
         lossSum += loss.detach().to(torch::kFloat64) * static_cast<double>(end - begin);
@@ -1039,6 +1109,13 @@ void TrainWorker::OnOK() {
   result.Set("images", static_cast<double>(images_));
   result.Set("seconds", seconds_);
   result.Set("threads", static_cast<double>(threads_));
+  const torch::Tensor& alpha = model_->net_->alpha;
+  if (alpha.defined()) {
+    torch::Tensor values = alpha.detach().to(torch::kCPU).to(torch::kFloat64).contiguous();
+    Napi::Array out = Napi::Array::New(env, static_cast<size_t>(values.numel()));
+    for (int64_t i = 0; i < values.numel(); ++i) out.Set(static_cast<uint32_t>(i), values.data_ptr<double>()[i]);
+    result.Set("alpha", out);
+  }
   Settle(result, true);
 }
 
@@ -1671,6 +1748,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("cudaDevices", static_cast<double>(torch::cuda::is_available() ? torch::cuda::device_count() : 0));
   out.Set("hardwareCores", static_cast<double>(HardwareCores()));
   out.Set("mallocTuned", kMallocTuned);
+  out.Set("datasetCopies", static_cast<double>(gDatasetCopies.load()));
   return out;
 }
 

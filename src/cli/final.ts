@@ -13,6 +13,7 @@ import {
   selectCandidates,
   trainFinal,
 } from '../search/final-training.js';
+import { configuredProtocol } from '../search/config.js';
 import { type FinalTrainingRecord, RunStore } from '../store/index.js';
 import { formatCount, formatPercent, formatSeconds, table } from './format.js';
 
@@ -116,7 +117,7 @@ async function runFinal(
     const run = store.getRun(options.run);
     const entries = choose(store, run.id);
     const config = runConfig(run);
-    const protocol = options.protocol ?? config.evaluation.protocol;
+    const protocol = options.protocol ?? configuredProtocol(config);
     const log = (line: string): void => void process.stderr.write(`${line}\n`);
     log(
       `training ${entries.length} network${entries.length === 1 ? '' : 's'} x ${options.seeds.length} seed${options.seeds.length === 1 ? '' : 's'} on ${config.dataset.name} under protocol ${protocol}${options.epochs ? `, ${options.epochs} epoch${options.epochs === 1 ? '' : 's'}` : ''}`,

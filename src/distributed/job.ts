@@ -26,6 +26,8 @@ export interface QueueDataset {
   readonly subset: number | null;
   readonly testSubset: number | null;
   readonly validationFraction: number;
+  /** A fixed number of validation images (the express protocol), instead of the fraction. */
+  readonly validationCount?: number | undefined;
   /** Seed of the subset and the validation split (the run's seed). */
   readonly splitSeed: number;
 }
@@ -36,6 +38,7 @@ const datasetSchema = z.object({
   subset: z.number().int().min(1).nullable(),
   testSubset: z.number().int().min(1).nullable(),
   validationFraction: z.number().min(0).lt(1),
+  validationCount: z.number().int().min(1).optional(),
   splitSeed: z.number().int().min(0),
 });
 

@@ -17,6 +17,7 @@
  * - Weights are not sent over the queue: with `inheritWeights`, candidates trained by workers
  *   start from scratch.
  */
+import { validationSplit } from '../evaluate/prepared-data.js';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { getProtocol } from '../evaluate/protocols.js';
@@ -26,7 +27,7 @@ import {
   type EvaluationRequest,
   failedCandidateResult,
 } from '../search/candidate-evaluator.js';
-import type { SearchConfig } from '../search/config.js';
+import { type SearchConfig, configuredProtocol } from '../search/config.js';
 import { readHeartbeats } from './heartbeat.js';
 import {
   DEFAULT_QUEUE_NAME,
@@ -81,14 +82,14 @@ const RUN_ADVICE = 'the run can be resumed with `nascent search --resume <run>`'
 
 /** The dataset a run's workers load, from its configuration. */
 export function queueDataset(config: SearchConfig): QueueDataset {
-  const protocol = getProtocol(config.evaluation.protocol);
+  const protocol = getProtocol(configuredProtocol(config));
   const d = config.dataset;
   return {
     name: d.name,
     dataDir: d.dataDir ?? null,
     subset: d.subset ?? null,
     testSubset: d.testSubset ?? null,
-    validationFraction: d.validationFraction ?? protocol.validationFraction,
+    ...validationSplit(protocol, d.validationFraction),
     splitSeed: config.seed,
   };
 }

@@ -114,6 +114,9 @@ class ResidentDatasets {
           ...(dataset.subset !== null ? { subset: dataset.subset } : {}),
           ...(dataset.testSubset !== null ? { testSubset: dataset.testSubset } : {}),
           validationFraction: dataset.validationFraction,
+          ...(dataset.validationCount !== undefined
+            ? { validationCount: dataset.validationCount }
+            : {}),
           splitSeed: dataset.splitSeed,
           standardise: protocol.standardise,
           device: this.device,

@@ -64,6 +64,12 @@ export interface NativeTrainOptions {
   cropPadding?: number;
   /** Augmentation: random horizontal flips of training images. */
   flip?: boolean;
+  /**
+   * A network with mix nodes (a DARTS tournament): after every weight step, one Adam step of this
+   * learning rate on the architecture weights alpha, on a validation batch (first-order DARTS).
+   * Omitted or 0: alpha stays uniform and is never trained.
+   */
+  architectureLr?: number;
 }
 
 export interface NativeTrainResult {
@@ -75,6 +81,8 @@ export interface NativeTrainResult {
   readonly images: number;
   readonly seconds: number;
   readonly threads: number;
+  /** A network with mix nodes: its architecture weights alpha after training (one per input). */
+  readonly alpha?: number[];
 }
 
 export interface NativeEvalResult {
@@ -178,6 +186,8 @@ export interface NativeInfo {
   readonly cudaDevices: number;
   readonly hardwareCores: number;
   readonly mallocTuned: boolean;
+  /** Datasets copied into native memory since the addon loaded. */
+  readonly datasetCopies: number;
 }
 
 export interface NativeBinding {

@@ -39,7 +39,11 @@ export type PlanNode =
       bias: boolean;
     }
   | { op: 'activation'; name: string; inputs: number[]; fn: string }
-  | { op: 'global_avg_pool' | 'flatten' | 'add' | 'concat'; name: string; inputs: number[] };
+  | {
+      op: 'global_avg_pool' | 'flatten' | 'add' | 'concat' | 'mix';
+      name: string;
+      inputs: number[];
+    };
 
 export interface EnginePlan {
   readonly nodes: PlanNode[];

@@ -7,6 +7,7 @@ import { splitTrainValidation, takeSubset } from '../data/split.js';
 import type { ImageDataset } from '../data/types.js';
 import { TensorData } from '../engine/engine.js';
 import type { InputShape } from '../space/ir.js';
+import type { TrainingProtocol } from './protocols.js';
 
 export interface PreparedData {
   readonly dataset: string;
@@ -26,6 +27,8 @@ export interface PrepareOptions {
   /** Use only this many test images. */
   testSubset?: number;
   validationFraction: number;
+  /** A fixed number of validation images, instead of `validationFraction`. */
+  validationCount?: number;
   /** Seed of the subset and the split; kept apart from the training seed. */
   splitSeed?: number;
   standardise: boolean;
@@ -50,9 +53,11 @@ export function prepareImages(
     device: options.device ?? 'cpu',
   };
   let validation: ImageDataset | null = null;
-  if (options.validationFraction > 0) {
+  if (options.validationCount !== undefined || options.validationFraction > 0) {
     const parts = splitTrainValidation(train, {
-      validationFraction: options.validationFraction,
+      ...(options.validationCount !== undefined
+        ? { validationCount: Math.min(options.validationCount, train.count - 1) }
+        : { validationFraction: options.validationFraction }),
       seed: splitSeed,
     });
     train = parts.train;
@@ -72,6 +77,23 @@ export function prepareImages(
     },
   };
   return prepared;
+}
+
+/**
+ * The validation split a protocol asks for: the dataset's own fraction when the configuration
+ * gives one, else the protocol's fixed count (express) or fraction.
+ */
+export function validationSplit(
+  protocol: TrainingProtocol,
+  datasetFraction?: number,
+): Pick<PrepareOptions, 'validationFraction' | 'validationCount'> {
+  if (datasetFraction !== undefined) return { validationFraction: datasetFraction };
+  if (protocol.validationCount !== undefined)
+    return {
+      validationFraction: protocol.validationFraction,
+      validationCount: protocol.validationCount,
+    };
+  return { validationFraction: protocol.validationFraction };
 }
 
 export async function prepareData(name: string, options: PrepareOptions): Promise<PreparedData> {

@@ -54,6 +54,8 @@ export interface TrainingReport {
   readonly testLoss: number;
   readonly trainSeconds: number;
   readonly imagesPerSecond: number;
+  /** Training images the network saw (each epoch counts every image it trained on). */
+  readonly trainedImages: number;
   readonly threads: number;
 }
 
@@ -117,6 +119,7 @@ export async function trainArchitecture(
     testLoss: test.loss,
     trainSeconds: result.seconds,
     imagesPerSecond: result.seconds > 0 ? result.images / result.seconds : 0,
+    trainedImages: result.images,
     threads: result.threads,
   };
   return { network, report };

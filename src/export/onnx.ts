@@ -23,7 +23,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import type { WeightMap } from '../engine/engine.js';
 import { type Architecture, type IrNode, analyzeArchitecture } from '../space/ir.js';
-import { checkedWeights } from './weights.js';
+import { MIX_NOT_EXPORTABLE, checkedWeights } from './weights.js';
 
 const { onnx } = onnxProto;
 
@@ -254,6 +254,8 @@ export function architectureToOnnx(
       case 'concat':
         emit('Concat', node.id, inputs, out, { axis: { int: 1 } });
         break;
+      case 'mix':
+        throw new Error(MIX_NOT_EXPORTABLE(node.id));
     }
   });
   emit('Identity', 'graph:output', [valueOf(architecture.output)], ONNX_OUTPUT);

@@ -24,6 +24,7 @@ import {
   UNIT_SCALE,
   writeModelFile,
 } from './model-file.js';
+import { MIX_NOT_EXPORTABLE } from './weights.js';
 
 /** Python keywords, `nn.Module` attributes and the names the generated code uses itself. */
 const RESERVED = new Set([
@@ -155,6 +156,8 @@ function layerCode(
       return { forward: inputs.join(' + ') };
     case 'concat':
       return { forward: `torch.cat([${inputs.join(', ')}], dim=1)` };
+    case 'mix':
+      throw new Error(MIX_NOT_EXPORTABLE(node.id));
   }
 }
 

@@ -84,3 +84,7 @@ export function checkedWeights(architecture: Architecture, weights: WeightMap): 
   }
   return ordered;
 }
+
+/** Why a network with a `mix` node (a DARTS tournament network) cannot be exported. */
+export const MIX_NOT_EXPORTABLE = (id: string): string =>
+  `node ${id} is a mix node: a DARTS tournament network only ranks its cells and is not exported; export the winning cell's own network`;

@@ -41,6 +41,7 @@ const OP_COLOURS: Readonly<Record<IrOp, string>> = {
   activation: '#f3f4f6',
   add: '#e9d5ff',
   concat: '#e9d5ff',
+  mix: '#fecaca',
 };
 
 interface Placed {

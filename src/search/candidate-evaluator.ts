@@ -26,7 +26,7 @@ export interface CandidateResult {
   readonly error?: string;
   /** Epochs trained. */
   readonly fidelity: number;
-  /** accuracy (validation, best epoch), val_loss, test_accuracy, params, flops, train_seconds, inherited_tensors */
+  /** accuracy (validation, best epoch), val_loss, test_accuracy, params, flops, train_seconds, train_images, inherited_tensors */
   readonly metrics: Record<string, number>;
   readonly epochs: readonly EpochRecord[];
   readonly startedAt: string;
@@ -215,6 +215,7 @@ export async function evaluateCandidate(
       flops: report.flops,
       test_accuracy: report.testAccuracy,
       train_seconds: report.trainSeconds,
+      train_images: report.trainedImages,
       inherited_tensors: inherited,
     };
     if (report.valAccuracy !== null) metrics.accuracy = report.valAccuracy;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DATASET_NAMES } from '../data/registry.js';
+import { DEFAULT_DARTS_TOURNAMENT } from '../evaluate/darts-tournament.js';
 import { PROTOCOL_NAMES } from '../evaluate/protocols.js';
 import { PROXY_NAMES, type ProxyName } from '../evaluate/proxies.js';
 import { createSpace, parseSpaceArgument } from '../space/registry.js';
@@ -61,13 +62,14 @@ export const searchConfigSchema = z
         }
       }),
     /**
-     * How candidates are evaluated: `train` (the engine, under the protocol), `proxies` (the
+     * How candidates are evaluated: `train` (the engine, under the protocol), `express` (the
+     * engine under the express protocol: one epoch, batch 256, 1,024 validation images), `proxies` (the
      * training-free proxies as metrics `proxy_<name>`, nothing trained) or `table:<file>` (look
      * the candidate's canonical text up in a table of known results).
      */
     evaluator: z
       .string()
-      .regex(/^(train|proxies|table:.+)$/, 'write train, proxies or table:<file>')
+      .regex(/^(train|express|proxies|table:.+)$/, 'write train, express, proxies or table:<file>')
       .default('train'),
     /** Redis URL: evaluations go to BullMQ workers (`nascent worker`) instead of this process. */
     queue: z
@@ -79,8 +81,29 @@ export const searchConfigSchema = z
         name: z.enum(['random', 'ga', 're', 'mu+lambda', 'nsga2']).default('ga'),
         populationSize: z.number().int().min(2).default(10),
         options: z.record(z.string(), z.unknown()).default({}),
+        /**
+         * A DARTS tournament every `every` generations (ga, nsga2, mu+lambda): the generation's
+         * candidates in groups of `size`, each group trained as one mixture network for `steps`
+         * weight steps (each followed by an alpha step on validation data); the largest alpha
+         * wins, the others leave the selection (src/search/generational.ts).
+         */
+        dartsTournament: z
+          .object({
+            every: z.number().int().min(1),
+            size: z.number().int().min(2),
+            steps: z.number().int().min(1).default(DEFAULT_DARTS_TOURNAMENT.steps),
+            batchSize: z.number().int().min(2).default(DEFAULT_DARTS_TOURNAMENT.batchSize),
+            lr: z.number().positive().default(DEFAULT_DARTS_TOURNAMENT.lr),
+            architectureLr: z.number().positive().default(DEFAULT_DARTS_TOURNAMENT.architectureLr),
+          })
+          .strict()
+          .optional(),
       })
-      .prefault({}),
+      .prefault({})
+      .refine((s) => !s.dartsTournament || ['ga', 'nsga2', 'mu+lambda'].includes(s.name), {
+        error: 'dartsTournament needs a generational strategy: ga, nsga2 or mu+lambda',
+        path: ['dartsTournament'],
+      }),
     objectives: z
       .array(objectiveSchema)
       .min(1)
@@ -160,6 +183,11 @@ export const searchConfigSchema = z
   .strict();
 
 export type SearchConfig = z.infer<typeof searchConfigSchema>;
+
+/** The protocol candidates are trained under: `express` for the express evaluator. */
+export function configuredProtocol(config: Pick<SearchConfig, 'evaluator' | 'evaluation'>): string {
+  return config.evaluator === 'express' ? 'express' : config.evaluation.protocol;
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {

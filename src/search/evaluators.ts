@@ -3,7 +3,7 @@
  * proxies, a table of known results, or BullMQ workers. The search loop only sees the {@link CandidateEvaluator} interface.
  */
 import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
-import { prepareData } from '../evaluate/prepared-data.js';
+import { prepareData, validationSplit } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import { prepareProxyImages } from '../evaluate/proxies.js';
 import { loadResultTable } from '../evaluate/table.js';
@@ -11,7 +11,7 @@ import { createSpace } from '../space/registry.js';
 import type { CompileTarget } from '../space/space.js';
 import { QueueEvaluator } from '../distributed/queue-evaluator.js';
 import { type CandidateEvaluator, LocalTrainingEvaluator } from './candidate-evaluator.js';
-import type { SearchConfig } from './config.js';
+import { type SearchConfig, configuredProtocol } from './config.js';
 import { ProxyEvaluator } from './proxy-evaluator.js';
 import { TableEvaluator } from './table-evaluator.js';
 
@@ -29,7 +29,7 @@ export async function createEvaluator(
   log: (message: string) => void,
 ): Promise<CandidateEvaluator> {
   if (config.queue !== undefined) {
-    if (config.evaluator !== 'train')
+    if (config.evaluator !== 'train' && config.evaluator !== 'express')
       throw new Error(
         `--queue sends trainings to workers: it does not combine with evaluator ${config.evaluator}`,
       );
@@ -42,7 +42,7 @@ export async function createEvaluator(
     log(`answering candidates from ${table.source} (${table.size} architectures)`);
     return new TableEvaluator(table);
   }
-  const protocol = getProtocol(config.evaluation.protocol);
+  const protocol = getProtocol(configuredProtocol(config));
   if (config.evaluator === 'proxies') {
     const batch = await prepareProxyImages(config.dataset.name, {
       dataDir: config.dataset.dataDir,
@@ -57,7 +57,7 @@ export async function createEvaluator(
     ...(config.dataset.dataDir !== undefined ? { dataDir: config.dataset.dataDir } : {}),
     ...(config.dataset.subset !== undefined ? { subset: config.dataset.subset } : {}),
     ...(config.dataset.testSubset !== undefined ? { testSubset: config.dataset.testSubset } : {}),
-    validationFraction: config.dataset.validationFraction ?? protocol.validationFraction,
+    ...validationSplit(protocol, config.dataset.validationFraction),
     standardise: protocol.standardise,
     device: config.device,
     splitSeed: config.seed,

@@ -7,12 +7,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EpochRecord, Network } from '../engine/engine.js';
 import { baselineArchitecture } from '../evaluate/baselines.js';
-import { type PreparedData, prepareData } from '../evaluate/prepared-data.js';
+import { type PreparedData, prepareData, validationSplit } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import { type Augmentation, trainArchitecture } from '../evaluate/train.js';
 import { type Architecture, parseArchitecture } from '../space/ir.js';
 import type { FinalTrainingRecord, RunRecord, RunStore } from '../store/index.js';
-import { type SearchConfig, searchConfigSchema } from './config.js';
+import { type SearchConfig, configuredProtocol, searchConfigSchema } from './config.js';
 import { datasetTarget } from './evaluators.js';
 import { paretoFront } from './pareto.js';
 import { sortByRanking } from './ranking.js';
@@ -147,7 +147,7 @@ export async function trainFinal(
 ): Promise<FinalTrainingRecord[]> {
   const run = store.getRun(runId);
   const config = runConfig(run);
-  const protocol = getProtocol(settings.protocol ?? config.evaluation.protocol);
+  const protocol = getProtocol(settings.protocol ?? configuredProtocol(config));
   const epochs = settings.epochs ?? protocol.training.epochs;
   const modelsDir = settings.modelsDir ?? join(dirname(store.path), 'models', run.id);
   const recorded = {
@@ -188,7 +188,7 @@ export async function trainFinal(
         : {}),
       ...(settings.subset !== undefined ? { subset: settings.subset } : {}),
       ...(settings.testSubset !== undefined ? { testSubset: settings.testSubset } : {}),
-      validationFraction: config.dataset.validationFraction ?? protocol.validationFraction,
+      ...validationSplit(protocol, config.dataset.validationFraction),
       standardise: protocol.standardise,
       device: settings.device ?? config.device,
       splitSeed: config.seed,

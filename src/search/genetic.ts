@@ -30,7 +30,7 @@ import {
   tournamentOffspring,
   type BaseStrategyOptions,
 } from './common.js';
-import { generationFields, GenerationalStrategy } from './generational.js';
+import { dartsTournamentOption, generationFields, GenerationalStrategy } from './generational.js';
 import { compareKeys, rankingKey, type RankingKey } from './ranking.js';
 import type { Evaluated, Proposal } from './strategy.js';
 
@@ -51,6 +51,7 @@ const NAME = 'ga';
 
 const shape = {
   ...baseOptionsShape,
+  dartsTournament: dartsTournamentOption,
   populationSize: intOption('populationSize', 2).default(20),
   tournamentSize: intOption('tournamentSize', 1).optional(),
   crossoverProbability: probabilityOption('crossoverProbability').default(0.9),
@@ -94,6 +95,7 @@ export class GeneticAlgorithm<G> extends GenerationalStrategy<G, Snapshot> {
   constructor(options: GeneticAlgorithmOptions<G>) {
     const o = parseOptions(NAME, optionsSchema, options, Object.keys(shape));
     super(options, o, optionsFingerprint(o), o.populationSize);
+    this.tournamentSchedule = o.dartsTournament;
     this.populationSize = o.populationSize;
     this.tournamentSize = o.tournamentSize ?? Math.min(3, o.populationSize);
     this.crossoverProbability = o.crossoverProbability;
@@ -108,7 +110,7 @@ export class GeneticAlgorithm<G> extends GenerationalStrategy<G, Snapshot> {
 
   /** The current generation's evaluated members: its elites, then its told candidates. */
   population(): Evaluated<G>[] {
-    return [...this.carried, ...this.batch.told()];
+    return [...this.carried, ...this.selectable()];
   }
 
   protected breed(): Proposal<G>[] {

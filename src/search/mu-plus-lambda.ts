@@ -27,7 +27,7 @@ import {
   snapshotHeader,
   type BaseStrategyOptions,
 } from './common.js';
-import { generationFields, GenerationalStrategy } from './generational.js';
+import { dartsTournamentOption, generationFields, GenerationalStrategy } from './generational.js';
 import { environmentalSelection } from './pareto.js';
 import { sortByRanking } from './ranking.js';
 import type { Evaluated, Proposal } from './strategy.js';
@@ -48,6 +48,7 @@ const DEFAULT_MU = 10;
 
 const shape = {
   ...baseOptionsShape,
+  dartsTournament: dartsTournamentOption,
   mu: intOption('mu', 1).optional(),
   lambda: intOption('lambda', 1).optional(),
   populationSize: intOption('populationSize', 1).optional(),
@@ -91,8 +92,10 @@ export class MuPlusLambda<G> extends GenerationalStrategy<G, Snapshot> {
       mu,
       lambda,
       crossoverProbability: o.crossoverProbability,
+      ...(o.dartsTournament ? { dartsTournament: o.dartsTournament } : {}),
     });
     super(options, o, fingerprint, mu);
+    this.tournamentSchedule = o.dartsTournament;
     this.mu = mu;
     this.lambda = lambda;
     this.crossoverProbability = o.crossoverProbability;
@@ -113,9 +116,15 @@ export class MuPlusLambda<G> extends GenerationalStrategy<G, Snapshot> {
   }
 
   protected breed(): Proposal<G>[] {
-    this.survivors = this.select(
-      distinctPool(this.space, [...this.batch.told(), ...this.survivors], this.mu),
-    );
+    // After a DARTS tournament its winners survive, and the selection fills the other places.
+    const winners = this.tournamentWinners().slice(0, this.mu);
+    const rest = this.selectable().filter((member) => !winners.includes(member));
+    this.survivors = [
+      ...winners,
+      ...this.select(
+        distinctPool(this.space, [...rest, ...this.survivors], this.mu - winners.length),
+      ).slice(0, this.mu - winners.length),
+    ];
     const parents = this.survivors;
     const { space, target, random } = this.context();
     const offspring: Proposal<G>[] = [];

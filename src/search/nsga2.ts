@@ -29,7 +29,7 @@ import {
   tournamentOffspring,
   type BaseStrategyOptions,
 } from './common.js';
-import { generationFields, GenerationalStrategy } from './generational.js';
+import { dartsTournamentOption, generationFields, GenerationalStrategy } from './generational.js';
 import { environmentalSelection, paretoFront, rankAndCrowding } from './pareto.js';
 import type { Evaluated, Proposal } from './strategy.js';
 
@@ -46,6 +46,7 @@ const NAME = 'nsga2';
 
 const shape = {
   ...baseOptionsShape,
+  dartsTournament: dartsTournamentOption,
   populationSize: intOption('populationSize', 2).default(20),
   crossoverProbability: probabilityOption('crossoverProbability').default(0.9),
   mutationProbability: probabilityOption('mutationProbability').default(0.8),
@@ -70,6 +71,7 @@ export class NSGA2<G> extends GenerationalStrategy<G, Snapshot> {
   constructor(options: Nsga2Options<G>) {
     const o = parseOptions(NAME, optionsSchema, options, Object.keys(shape));
     super(options, o, optionsFingerprint(o), o.populationSize);
+    this.tournamentSchedule = o.dartsTournament;
     this.populationSize = o.populationSize;
     this.crossoverProbability = o.crossoverProbability;
     this.mutationProbability = o.mutationProbability;
@@ -85,13 +87,13 @@ export class NSGA2<G> extends GenerationalStrategy<G, Snapshot> {
    * told so far): with constraints, only feasible candidates when any is feasible.
    */
   front(): Evaluated<G>[] {
-    return paretoFront([...this.members, ...this.batch.told()], this.objectives, this.constraints);
+    return paretoFront([...this.members, ...this.selectable()], this.objectives, this.constraints);
   }
 
   protected breed(): Proposal<G>[] {
     const combined = distinctPool(
       this.space,
-      [...this.members, ...this.batch.told()],
+      [...this.members, ...this.selectable()],
       this.populationSize,
     );
     const selected = environmentalSelection(

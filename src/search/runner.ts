@@ -23,7 +23,7 @@ import {
   type EvaluationSettings,
   evaluationKey,
 } from './candidate-evaluator.js';
-import { type SearchConfig, searchConfigSchema } from './config.js';
+import { type SearchConfig, configuredProtocol, searchConfigSchema } from './config.js';
 import { createEvaluator, datasetTarget } from './evaluators.js';
 import { sortByRanking } from './ranking.js';
 import { createStrategy, restoreStrategy } from './registry.js';
@@ -35,6 +35,7 @@ import {
 } from './screen.js';
 import { PredictorScreenedSpace } from './screened-space.js';
 import type { Evaluated, Strategy } from './strategy.js';
+import { DartsTournamentHost } from './tournament-host.js';
 
 export const CODE_VERSION = '0.1.0';
 
@@ -135,13 +136,14 @@ async function runWithStore(
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
   let owned: CandidateEvaluator | undefined;
   let screen: CandidateScreen | undefined;
+  let search: SearchLoop | undefined;
   try {
     const evaluator = options.evaluator ?? (owned = await createEvaluator(config, log));
     if (config.evaluation.screen) {
       screen = await CandidateScreen.create(config, log);
       log(`screening: ${screen.description}`);
     }
-    const search = new SearchLoop(store, runId, config, evaluator, options.onEvent, screen);
+    search = new SearchLoop(store, runId, config, evaluator, options.onEvent, screen, log);
     const reason = await search.run(saved);
     const status = search.stopRequested ? 'stopped' : 'finished';
     store.setRunStatus(runId, status);
@@ -153,6 +155,7 @@ async function runWithStore(
     store.setRunStatus(runId, 'failed', message);
     throw error;
   } finally {
+    search?.close();
     screen?.close();
     await owned?.close();
   }
@@ -205,6 +208,7 @@ class SearchLoop {
   private readonly budget: Budget;
   /** Stop requests (from the dashboard) older than this session's start are void. */
   private readonly sessionStartEventId: number;
+  private readonly tournaments: DartsTournamentHost<SpaceGenome> | undefined;
   stopRequested = false;
 
   constructor(
@@ -214,6 +218,7 @@ class SearchLoop {
     private readonly evaluator: CandidateEvaluator,
     private readonly onEvent?: (event: SearchEvent) => void,
     private readonly screen?: CandidateScreen,
+    log?: (message: string) => void,
   ) {
     const screenOperators = config.evaluation.screenOperators;
     this.space = screenOperators
@@ -224,7 +229,7 @@ class SearchLoop {
         )
       : createSpace(config.space);
     this.target = datasetTarget(config);
-    const protocol = getProtocol(config.evaluation.protocol);
+    const protocol = getProtocol(configuredProtocol(config));
     const cores = engineInfo().hardwareCores;
     this.settings = {
       protocol,
@@ -247,6 +252,13 @@ class SearchLoop {
       started: Date.now() - earlierSessionsMilliseconds(store, runId, evaluations),
     };
     this.sessionStartEventId = store.lastEvent(runId, 'resumed')?.id ?? 0;
+    this.tournaments = config.strategy.dartsTournament
+      ? new DartsTournamentHost(config, this.space, this.target, this.settings.threads ?? 1, log)
+      : undefined;
+  }
+
+  close(): void {
+    this.tournaments?.close();
   }
 
   private datasetIdentity(): Record<string, unknown> {
@@ -269,6 +281,14 @@ class SearchLoop {
       seed: this.config.seed,
       populationSize: this.config.strategy.populationSize,
       ...this.config.strategy.options,
+      ...(this.config.strategy.dartsTournament
+        ? {
+            dartsTournament: {
+              every: this.config.strategy.dartsTournament.every,
+              size: this.config.strategy.dartsTournament.size,
+            },
+          }
+        : {}),
     };
   }
 
@@ -322,6 +342,13 @@ class SearchLoop {
         return `${generationsBudget} generation${generationsBudget === 1 ? '' : 's'} done`;
       const reason = this.exhausted();
       if (reason) return reason;
+      if (await this.tournaments?.holdPending(strategy, this.store, this.runId)) {
+        this.store.saveStrategyState(this.runId, 'told', {
+          strategy: strategy.snapshot(),
+          generation,
+          asked: [],
+        } satisfies LoopState);
+      }
       const proposals = strategy.ask(this.config.strategy.populationSize);
       if (proposals.length === 0)
         throw new Error(

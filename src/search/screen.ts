@@ -18,7 +18,7 @@ import {
   prepareProxyImages,
   rankVote,
 } from '../evaluate/proxies.js';
-import type { SearchConfig } from './config.js';
+import { type SearchConfig, configuredProtocol } from './config.js';
 
 export type ScreenSettings = NonNullable<SearchConfig['evaluation']['screen']>;
 
@@ -73,7 +73,7 @@ export class CandidateScreen {
       settings.by === 'predictor' && settings.predictor !== undefined
         ? AccuracyPredictor.load(settings.predictor)
         : undefined;
-    const protocol = getProtocol(config.evaluation.protocol);
+    const protocol = getProtocol(configuredProtocol(config));
     const data = await prepareProxyImages(config.dataset.name, {
       dataDir: config.dataset.dataDir,
       batchSize: settings.batchSize,
@@ -86,7 +86,7 @@ export class CandidateScreen {
 
   /** Scores every candidate; ranks them within the given set (best first). */
   async score(candidates: readonly ScreenedCandidate[]): Promise<ScreenVerdict[]> {
-    const protocol = getProtocol(this.config.evaluation.protocol);
+    const protocol = getProtocol(configuredProtocol(this.config));
     const proxies: ProxyScores[] = [];
     for (const candidate of candidates) {
       proxies.push(

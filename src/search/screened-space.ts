@@ -13,6 +13,7 @@
 import type { AccuracyPredictor } from '../evaluate/predictor.js';
 import type { Architecture } from '../space/ir.js';
 import type { CompileTarget, SearchSpace } from '../space/space.js';
+import { compileMixture } from '../space/mixture.js';
 import type { Random } from '../util/random.js';
 
 export class PredictorScreenedSpace<G> implements SearchSpace<G> {
@@ -95,5 +96,9 @@ export class PredictorScreenedSpace<G> implements SearchSpace<G> {
 
   compile(genome: G, target: CompileTarget): Architecture {
     return this.inner.compile(genome, target);
+  }
+
+  compileMixture(genomes: readonly G[], target: CompileTarget): Architecture {
+    return compileMixture(this.inner, genomes, target);
   }
 }

@@ -48,4 +48,18 @@ export interface Strategy<G> {
   tell(results: readonly Evaluated<G>[]): void;
   /** The whole state as JSON, for resume. */
   snapshot(): unknown;
+  /**
+   * Strategies that schedule DARTS tournaments (src/search/generational.ts): the groups whose
+   * mixture networks the search loop must train before the strategy proposes again, or null.
+   */
+  pendingTournament?(): TournamentRequest<G> | null;
+  /** The winner of each group of {@link pendingTournament}, in its order. */
+  resolveTournament?(winners: readonly string[]): void;
+}
+
+/** Groups of candidates, each to be ranked by one DARTS tournament. */
+export interface TournamentRequest<G> {
+  /** The generation the candidates belong to. */
+  readonly generation: number;
+  readonly groups: readonly (readonly Evaluated<G>[])[];
 }

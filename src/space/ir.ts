@@ -72,6 +72,13 @@ export const irNodeSchema = z.discriminatedUnion('op', [
   z.object({ ...base, op: z.literal('activation'), fn: z.enum(ACTIVATIONS) }),
   z.object({ ...base, op: z.literal('add') }),
   z.object({ ...base, op: z.literal('concat') }),
+  /**
+   * The softmax(alpha)-weighted sum of k inputs of one shape, alpha being k architecture weights
+   * the engine holds once per network and every mix node shares (a DARTS tournament network; see
+   * src/search/darts-tournament.ts). Alpha is not counted in `params`: it is not a weight of any
+   * network that comes out of the search. FLOPs: k multiplies and k - 1 adds per element.
+   */
+  z.object({ ...base, op: z.literal('mix') }),
 ]);
 export type IrNode = z.infer<typeof irNodeSchema>;
 export type IrOp = IrNode['op'];
@@ -341,6 +348,18 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
         }
         outputShape = first;
         flops = (inputShapes.length - 1) * elements(first);
+        break;
+      }
+      case 'mix': {
+        if (inputShapes.length < 2) fail(node, 'mix takes at least 2 inputs');
+        const first = inputShapes[0] as TensorShape;
+        for (const other of inputShapes) {
+          if (formatShape(other) !== formatShape(first) || other.kind !== first.kind) {
+            fail(node, `inputs differ in shape: ${inputShapes.map(formatShape).join(' vs ')}`);
+          }
+        }
+        outputShape = first;
+        flops = (2 * inputShapes.length - 1) * elements(first);
         break;
       }
       case 'concat': {

@@ -27,6 +27,7 @@ import { z } from 'zod';
 import type { Random } from '../util/random.js';
 import type { Architecture } from './ir.js';
 import type { CompileTarget, SearchSpace } from './space.js';
+import { compileMixture } from './mixture.js';
 
 /** A genome with its own mutation rate, in [minRate, maxRate]. */
 export interface SelfAdaptiveGenome<G> {
@@ -247,5 +248,14 @@ export class SelfAdaptiveSpace<G> implements SearchSpace<SelfAdaptiveGenome<G>> 
 
   compile(genome: SelfAdaptiveGenome<G>, target: CompileTarget): Architecture {
     return this.inner.compile(genome.network, target);
+  }
+
+  /** The inner space's mixture (cells mix per position), or whole networks mixed. */
+  compileMixture(genomes: readonly SelfAdaptiveGenome<G>[], target: CompileTarget): Architecture {
+    return compileMixture(
+      this.inner,
+      genomes.map((genome) => genome.network),
+      target,
+    );
   }
 }

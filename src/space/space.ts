@@ -27,4 +27,10 @@ export interface SearchSpace<G> {
   fromJSON(value: unknown): G;
   /** Throws a clear error if the genome cannot be built for the target. */
   compile(genome: G, target: CompileTarget): Architecture;
+  /**
+   * Optional: one network holding every genome side by side, joined by `mix` nodes, for a DARTS
+   * tournament (src/space/mixture.ts). Spaces with repeated positions (cells) mix per position;
+   * without this method, {@link compileMixture} mixes the whole networks' outputs.
+   */
+  compileMixture?(genomes: readonly G[], target: CompileTarget): Architecture;
 }

@@ -20,7 +20,7 @@ import {
   formatCell,
   parseCell,
 } from './arch-string.js';
-import { NB201_MACRO, checkCellTarget, compileCellNetwork } from './macro.js';
+import { NB201_MACRO, checkCellTarget, compileCellMixture, compileCellNetwork } from './macro.js';
 
 export const CELL_SPACE_NAME = 'cells';
 
@@ -106,6 +106,15 @@ export class CellSpace implements SearchSpace<CellGenome> {
 
   compile(genome: CellGenome, target: CompileTarget): Architecture {
     return compileCellNetwork(genome.ops, this.options, target);
+  }
+
+  /** Every cell position holds all the cells, mixed by one shared alpha (see macro.ts). */
+  compileMixture(genomes: readonly CellGenome[], target: CompileTarget): Architecture {
+    return compileCellMixture(
+      genomes.map((genome) => genome.ops),
+      this.options,
+      target,
+    );
   }
 
   /** Uniform over the allowed ops on every edge, redrawn until node 3 has an input. */

@@ -101,6 +101,10 @@ class GraphBuilder {
     return this.push({ id, op: 'add', inputs });
   }
 
+  mix(id: string, inputs: string[]): string {
+    return this.push({ id, op: 'mix', inputs });
+  }
+
   /** NAS-Bench-201's ReLUConvBN after an existing ReLU node. */
   convBn(id: string, reluOutput: string, filters: number, kernel: number, stride: number): string {
     return this.batchnorm(`${id}_bn`, this.conv(id, reluOutput, filters, kernel, stride));
@@ -187,12 +191,39 @@ export function compileCellNetwork(
   macro: MacroOptions,
   target: CompileTarget,
 ): Architecture {
-  const { liveEdges, hasOutput } = analyzeCell(ops);
-  if (!hasOutput) {
-    throw new CellCompileError(
-      `cell ${formatCell(ops)} has no path of non-none edges from node 0 to node 3, so its output is always zero; it cannot be compiled`,
-    );
-  }
+  return buildMacroNetwork([ops], macro, target);
+}
+
+/**
+ * A DARTS tournament network: the macro network where every cell position holds all of `cells`
+ * side by side, fed the same input, and outputs their softmax(alpha)-weighted sum (a `mix` node,
+ * `s<stage>c<cell>_mix`; the cells' nodes get `_k<i>` after their position prefix). Alpha is one
+ * vector of `cells.length` shared by every position, so after training its largest entry names
+ * the tournament's winner.
+ */
+export function compileCellMixture(
+  cells: readonly CellOps[],
+  macro: MacroOptions,
+  target: CompileTarget,
+): Architecture {
+  if (cells.length < 2) throw new CellCompileError('a cell tournament needs at least 2 cells');
+  return buildMacroNetwork(cells, macro, target);
+}
+
+function buildMacroNetwork(
+  cells: readonly CellOps[],
+  macro: MacroOptions,
+  target: CompileTarget,
+): Architecture {
+  const analysed = cells.map((ops) => {
+    const { liveEdges, hasOutput } = analyzeCell(ops);
+    if (!hasOutput) {
+      throw new CellCompileError(
+        `cell ${formatCell(ops)} has no path of non-none edges from node 0 to node 3, so its output is always zero; it cannot be compiled`,
+      );
+    }
+    return { ops, liveEdges };
+  });
   checkCellTarget(target);
   const graph = new GraphBuilder();
   const stem = graph.batchnorm('stem_bn', graph.conv('stem_conv', 'input', macro.channels, 3, 1));
@@ -201,7 +232,17 @@ export function compileCellNetwork(
     const filters = macro.channels * 2 ** (stage - 1);
     if (stage > 1) current = graph.reduction(`r${stage - 1}`, current, filters);
     for (let cell = 1; cell <= macro.cellsPerStage; cell += 1) {
-      current = graph.cell(`s${stage}c${cell}`, current, ops, liveEdges, filters);
+      const prefix = `s${stage}c${cell}`;
+      const input = current;
+      if (analysed.length === 1) {
+        const only = analysed[0] as (typeof analysed)[number];
+        current = graph.cell(prefix, input, only.ops, only.liveEdges, filters);
+      } else {
+        const outputs = analysed.map((c, k) =>
+          graph.cell(`${prefix}_k${k}`, input, c.ops, c.liveEdges, filters),
+        );
+        current = graph.mix(`${prefix}_mix`, outputs);
+      }
     }
   }
   const head = graph.relu('head_relu', graph.batchnorm('head_bn', current));

@@ -1,0 +1,97 @@
+/**
+ * Holds the DARTS tournaments a strategy schedules (src/search/generational.ts): compiles each
+ * group's mixture network, trains it with the engine (src/evaluate/darts-tournament.ts), tells
+ * the strategy the winners and logs every tournament in the run's events (`darts_tournament`,
+ * with each candidate's alpha). The data are loaded once, when the first tournament is due.
+ */
+import { runDartsTournament } from '../evaluate/darts-tournament.js';
+import { type PreparedData, prepareData, validationSplit } from '../evaluate/prepared-data.js';
+import { getProtocol } from '../evaluate/protocols.js';
+import { compileMixture } from '../space/mixture.js';
+import type { CompileTarget, SearchSpace } from '../space/space.js';
+import type { RunStore } from '../store/index.js';
+import { type SearchConfig, configuredProtocol } from './config.js';
+import type { Strategy } from './strategy.js';
+
+export const DARTS_TOURNAMENT_EVENT = 'darts_tournament';
+
+export class DartsTournamentHost<G> {
+  private data: PreparedData | undefined;
+
+  constructor(
+    private readonly config: SearchConfig,
+    private readonly space: SearchSpace<G>,
+    private readonly target: CompileTarget,
+    private readonly threads: number,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {}
+
+  /** Holds the strategy's pending tournaments, if any; true when it held some. */
+  async holdPending(strategy: Strategy<G>, store: RunStore, runId: string): Promise<boolean> {
+    const request = strategy.pendingTournament?.();
+    const settings = this.config.strategy.dartsTournament;
+    if (!request || !strategy.resolveTournament) return false;
+    if (!settings)
+      throw new Error(`strategy ${strategy.name} holds a tournament, but none is configured`);
+    const data = await this.prepared();
+    const protocol = getProtocol(configuredProtocol(this.config));
+    const winners: string[] = [];
+    for (const [index, group] of request.groups.entries()) {
+      const mixture = compileMixture(
+        this.space,
+        group.map((member) => member.genome),
+        this.target,
+      );
+      const result = await runDartsTournament(
+        mixture,
+        { train: data.train, validation: data.validation as NonNullable<typeof data.validation> },
+        {
+          steps: settings.steps,
+          batchSize: settings.batchSize,
+          lr: settings.lr,
+          architectureLr: settings.architectureLr,
+          init: protocol.init,
+          seed: this.config.seed * 1000 + request.generation * 37 + index,
+          threads: this.threads,
+          device: this.config.device,
+        },
+      );
+      const winner = group[result.winner];
+      if (!winner) throw new Error('internal: tournament winner out of range');
+      winners.push(winner.id);
+      const entries = group.map(
+        (member, i) =>
+          `${member.id} alpha ${(result.alpha[i] as number).toFixed(3)} (weight ${(result.weights[i] as number).toFixed(3)})`,
+      );
+      const message = `generation ${String(request.generation)} tournament ${String(index + 1)}/${String(request.groups.length)}: ${winner.id} wins; ${entries.join(', ')}; ${settings.steps} steps in ${result.seconds.toFixed(1)} s, mixture validation accuracy ${(result.validationAccuracy ?? 0).toFixed(3)}`;
+      store.logEvent(runId, DARTS_TOURNAMENT_EVENT, message);
+      this.log(message);
+    }
+    strategy.resolveTournament(winners);
+    return true;
+  }
+
+  private async prepared(): Promise<PreparedData> {
+    if (this.data) return this.data;
+    const protocol = getProtocol(configuredProtocol(this.config));
+    const dataset = this.config.dataset;
+    this.data = await prepareData(dataset.name, {
+      ...(dataset.dataDir !== undefined ? { dataDir: dataset.dataDir } : {}),
+      ...(dataset.subset !== undefined ? { subset: dataset.subset } : {}),
+      testSubset: 1,
+      ...validationSplit(protocol, dataset.validationFraction),
+      standardise: protocol.standardise,
+      device: this.config.device,
+      splitSeed: this.config.seed,
+      log: this.log,
+    });
+    if (!this.data.validation || this.data.validation.count === 0)
+      throw new Error('a DARTS tournament needs validation data: set a validationFraction above 0');
+    return this.data;
+  }
+
+  close(): void {
+    this.data?.release();
+    this.data = undefined;
+  }
+}
