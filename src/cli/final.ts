@@ -32,6 +32,8 @@ export interface FinalCommandOptions {
   subset?: number;
   testSubset?: number;
   dataDir?: string;
+  /** Space options replacing the run's when the chosen genomes are compiled (JSON on the CLI). */
+  spaceOptions?: Record<string, unknown>;
   /** Augmentation: crop padding in pixels, horizontal flips. */
   cropPadding?: number;
   flip?: boolean;
@@ -165,6 +167,7 @@ export function trainBestCommand(options: FinalCommandOptions): Promise<string> 
       ...(options.top !== undefined ? { top: options.top } : {}),
       ...(options.front ? { front: true } : {}),
       ...(options.candidates ? { ids: options.candidates } : {}),
+      ...(options.spaceOptions ? { spaceOptions: options.spaceOptions } : {}),
     }),
   );
 }
@@ -173,7 +176,10 @@ export function compareCommand(
   options: FinalCommandOptions & { baselines?: string[] },
 ): Promise<string> {
   return runFinal(options, (store, runId) => [
-    ...selectCandidates(store, runId, { top: options.top ?? 1 }),
+    ...selectCandidates(store, runId, {
+      top: options.top ?? 1,
+      ...(options.spaceOptions ? { spaceOptions: options.spaceOptions } : {}),
+    }),
     ...baselineEntries(options.baselines ?? [...BASELINE_NAMES], runConfig(store.getRun(runId))),
   ]);
 }

@@ -11,6 +11,7 @@ import { reportCommand } from './report.js';
 import { workerCommand } from './worker.js';
 import { workersCommand } from './workers.js';
 import { runsCommand, searchCommand, showCommand } from './search.js';
+import { presetsCommand } from './presets.js';
 import { trainCommand } from './train.js';
 
 function integer(name: string, min: number) {
@@ -19,6 +20,20 @@ function integer(name: string, min: number) {
       throw new InvalidArgumentError(`${name} must be a whole number of at least ${min}`);
     }
     return Number(value);
+  };
+}
+
+function parseJsonObject(name: string) {
+  return (value: string): Record<string, unknown> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new InvalidArgumentError(`${name} must be a JSON object, e.g. '{"channels":16}'`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new InvalidArgumentError(`${name} must be a JSON object, e.g. '{"channels":16}'`);
+    return parsed as Record<string, unknown>;
   };
 }
 
@@ -68,7 +83,7 @@ architectureOptions(
     .description('train one architecture under a protocol and report validation and test accuracy'),
 )
   .option('--download', 'download the dataset if it is missing')
-  .option('--protocol <name>', 'training protocol: course or standard', 'course')
+  .option('--protocol <name>', 'training protocol: course, standard or express', 'course')
   .option('--epochs <n>', 'override the protocol epochs', integer('--epochs', 1))
   .option('--subset <n>', 'train on this many training images', integer('--subset', 10))
   .option('--test-subset <n>', 'test on this many test images', integer('--test-subset', 1))
@@ -107,6 +122,7 @@ program
   .command('search')
   .description('search architectures: evolve candidates, train them, store every result')
   .option('--config <file>', 'search configuration (YAML), e.g. configs/fashion-mnist.yaml')
+  .option('--preset <name>', 'a ready configuration from configs/presets (see nascent presets)')
   .option('--resume <run>', 'continue a run from the store (id or name)')
   .option('--store <file>', 'run store (SQLite)')
   .option('--name <name>', 'name of the run')
@@ -119,7 +135,7 @@ program
   .option('--strategy <name>', 'random, ga, re, mu+lambda or nsga2')
   .option(
     '--evaluator <name>',
-    'train (default), proxies (training-free scores, no training) or table:<file> (known results)',
+    'train (default), express (one epoch, batch 256, 1,024 validation images), proxies (training-free scores, no training) or table:<file> (known results)',
   )
   .option('--queue <url>', 'send evaluations to BullMQ workers over Redis, e.g. redis://host:6379')
   .option(
@@ -127,7 +143,7 @@ program
     'population size (candidates per generation)',
     integer('--population', 2),
   )
-  .option('--protocol <name>', 'training protocol: course or standard')
+  .option('--protocol <name>', 'training protocol: course, standard or express')
   .option('--epochs <n>', 'training epochs per candidate', integer('--epochs', 1))
   .option('--max-steps <n>', 'at most this many batches per epoch', integer('--max-steps', 1))
   .option('--inherit-weights', "children start from their parents' trained weights")
@@ -167,6 +183,13 @@ program
   )
   .action(async (options) => {
     process.stdout.write(`${await searchCommand(options)}\n`);
+  });
+
+program
+  .command('presets')
+  .description('list the ready search configurations: nascent search --preset NAME runs one')
+  .action(() => {
+    process.stdout.write(`${presetsCommand()}\n`);
   });
 
 program
@@ -235,6 +258,11 @@ function finalTrainingCommand(name: string, description: string): Command {
       integer('--crop-padding', 0),
     )
     .option('--flip', 'augment: random horizontal flips (for CIFAR-like data)')
+    .option(
+      '--space-options <json>',
+      'compile the chosen genomes with these space options instead of the run\'s, e.g. \'{"channels":16,"cellsPerStage":5}\' to stack searched cells in the full network',
+      parseJsonObject('--space-options'),
+    )
     .option('--no-progress', 'no per-epoch lines');
 }
 

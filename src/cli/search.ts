@@ -7,9 +7,12 @@ import { type SearchEvent, runSearch } from '../search/runner.js';
 import type { EvaluationStatus } from '../search/strategy.js';
 import { RunStore } from '../store/index.js';
 import { formatCount, formatPercent, formatSeconds, oneLine, table } from './format.js';
+import { presetFile } from './presets.js';
 
 export interface SearchCommandOptions extends Record<string, unknown> {
   config?: string;
+  /** A preset's name (configs/presets/NAME.yaml), instead of a configuration file. */
+  preset?: string;
   resume?: string;
   progress?: boolean;
   /** Serve the live dashboard: true for the default port, or a port number. */
@@ -24,11 +27,21 @@ function candidateLine(event: Extract<SearchEvent, { type: 'candidate-done' }>):
 }
 
 export async function searchCommand(options: SearchCommandOptions): Promise<string> {
-  const { config: file, resume, progress, dashboard: dashboardPort, ...overrides } = options;
+  const {
+    config: configFile,
+    preset,
+    resume,
+    progress,
+    dashboard: dashboardPort,
+    ...overrides
+  } = options;
+  if (configFile !== undefined && preset !== undefined)
+    throw new Error('give either --config or --preset, not both');
+  const file = preset !== undefined ? presetFile(preset) : configFile;
   // A resume starts from the run's stored configuration; flags change its budget, pool or device.
   let base: Record<string, unknown> = {};
   if (resume !== undefined) {
-    if (file !== undefined) throw new Error('give either --config or --resume, not both');
+    if (file !== undefined) throw new Error('give either --config/--preset or --resume, not both');
     const store = RunStore.open(
       typeof overrides.store === 'string' ? overrides.store : 'runs/nascent.db',
     );

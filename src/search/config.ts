@@ -2,7 +2,8 @@
  * The search configuration: a YAML file, every setting overridable on the command line,
  * validated with messages that name the setting.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DATASET_NAMES } from '../data/registry.js';
@@ -10,6 +11,7 @@ import { DEFAULT_DARTS_TOURNAMENT } from '../evaluate/darts-tournament.js';
 import { PROTOCOL_NAMES } from '../evaluate/protocols.js';
 import { PROXY_NAMES, type ProxyName } from '../evaluate/proxies.js';
 import { createSpace, parseSpaceArgument } from '../space/registry.js';
+import { packageRoot } from '../util/fs.js';
 
 const objectiveSchema = z.object({
   metric: z.string().min(1),
@@ -24,6 +26,8 @@ const constraintSchema = z.object({
 export const searchConfigSchema = z
   .object({
     name: z.string().min(1).optional(),
+    /** One line on what the configuration runs (presets show it in `nascent presets`). */
+    description: z.string().optional(),
     seed: z.number().int().min(0).default(0),
     store: z.string().min(1).default('runs/nascent.db'),
     dataset: z
@@ -130,7 +134,12 @@ export const searchConfigSchema = z
          */
         screen: z
           .object({
-            by: z.enum(['vote', 'predictor']).default('vote'),
+            /**
+             * `vote` (proxies), `predictor` (a trained predictor directory) or `online` (an LSTM
+             * predictor the run refits on its own trained candidates before each screening, once
+             * it has `minExamples`; until then every candidate is trained).
+             */
+            by: z.enum(['vote', 'predictor', 'online']).default('vote'),
             proxies: z
               .array(z.enum(PROXY_NAMES as [ProxyName, ...ProxyName[]]))
               .min(1)
@@ -138,6 +147,8 @@ export const searchConfigSchema = z
             /** A directory written by `nascent predictor train` (for `by: predictor`). */
             predictor: z.string().optional(),
             keep: z.number().int().min(1),
+            /** `online`: trained candidates needed before the predictor screens. */
+            minExamples: z.number().int().min(4).default(20),
             /** Images the proxies see (one seeded mini-batch of the training set). */
             batchSize: z.number().int().min(2).default(64),
           })
@@ -244,6 +255,29 @@ export const OVERRIDE_PATHS: Readonly<Record<string, string[]>> = {
 };
 
 /**
+ * A relative grammar file or data directory that does not exist from the working directory but
+ * does from Nascent's package directory (a preset's `grammars/mlp.yaml`, the CI layout's
+ * `../shared/data/cifar-10`) is read from there.
+ */
+function resolvePackagePaths(raw: Record<string, unknown>): void {
+  const fromPackage = (path: unknown): string | undefined => {
+    if (typeof path !== 'string' || isAbsolute(path) || existsSync(path)) return undefined;
+    const candidate = join(packageRoot(), path);
+    return existsSync(candidate) ? candidate : undefined;
+  };
+  for (const [section, key] of [
+    ['space', 'grammar'],
+    ['dataset', 'dataDir'],
+  ] as const) {
+    const value = raw[section];
+    if (typeof value !== 'object' || value === null) continue;
+    const record = value as Record<string, unknown>;
+    const resolved = fromPackage(record[key]);
+    if (resolved !== undefined) record[key] = resolved;
+  }
+}
+
+/**
  * Reads a configuration file (or starts from `base`, e.g. a stored run's configuration), applies
  * the command-line overrides and validates the result.
  */
@@ -273,6 +307,7 @@ export function loadSearchConfig(
       raw = parsed as Record<string, unknown>;
     }
   }
+  resolvePackagePaths(raw);
   for (const [key, value] of Object.entries(overrides)) {
     if (key === 'space' && typeof value === 'string') {
       // A different space makes the file's space options meaningless: they are dropped.

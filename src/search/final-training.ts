@@ -11,6 +11,7 @@ import { type PreparedData, prepareData, validationSplit } from '../evaluate/pre
 import { getProtocol } from '../evaluate/protocols.js';
 import { type Augmentation, trainArchitecture } from '../evaluate/train.js';
 import { type Architecture, parseArchitecture } from '../space/ir.js';
+import { createSpace } from '../space/registry.js';
 import type { FinalTrainingRecord, RunRecord, RunStore } from '../store/index.js';
 import { type SearchConfig, configuredProtocol, searchConfigSchema } from './config.js';
 import { datasetTarget } from './evaluators.js';
@@ -64,6 +65,40 @@ export function runConfig(run: RunRecord): SearchConfig {
  * front (accuracy against parameters, or the run's objectives when it has several).
  */
 export function selectCandidates(
+  store: RunStore,
+  runId: string,
+  options: {
+    top?: number;
+    front?: boolean;
+    ids?: readonly string[];
+    /**
+     * Space options that replace the run's when the chosen genomes are compiled again, e.g. a
+     * larger macro network around searched cells (`{ channels: 16, cellsPerStage: 5 }`).
+     */
+    spaceOptions?: Readonly<Record<string, unknown>>;
+  },
+): FinalEntry[] {
+  const entries = chooseCandidates(store, runId, options);
+  if (!options.spaceOptions) return entries;
+  const config = runConfig(store.getRun(runId));
+  const space = createSpace({
+    ...config.space,
+    options: { ...config.space.options, ...options.spaceOptions },
+  });
+  const target = datasetTarget(config);
+  // The name says the network differs from the searched one: c12-channels16-cellsPerStage5.
+  const suffix = Object.entries(options.spaceOptions)
+    .map(([key, value]) => `${key}${String(value)}`)
+    .join('-')
+    .replace(/[^A-Za-z0-9_.-]/g, '');
+  return entries.map((entry) => ({
+    ...entry,
+    name: `${entry.name}-${suffix}`,
+    architecture: space.compile(space.parse(entry.genome as string), target),
+  }));
+}
+
+function chooseCandidates(
   store: RunStore,
   runId: string,
   options: { top?: number; front?: boolean; ids?: readonly string[] },

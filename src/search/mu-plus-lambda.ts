@@ -3,7 +3,8 @@
  * the next parents are the best `mu` of parents and offspring together, so a parent survives
  * for as long as nothing better turns up.
  *
- * Generation 0 is `mu` samples. Each offspring is, with probability `crossoverProbability`, a
+ * Generation 0 is `initialSize` samples (default `mu`): a larger one makes a random stage whose
+ * best `mu` seed the evolution (the express workflow). Each offspring is, with probability `crossoverProbability`, a
  * child of the space's crossover of two distinct parents drawn uniformly, then mutated
  * (`crossover+mutate`, both parents recorded); otherwise a mutation of one parent drawn
  * uniformly (`mutate`). Survivors are chosen by `ranking.ts` with one objective, and by NSGA-II
@@ -41,6 +42,8 @@ export interface MuPlusLambdaOptions<G> extends BaseStrategyOptions<G> {
   readonly populationSize?: number;
   /** Probability that an offspring comes from crossover and mutation rather than mutation only (default 0.5). */
   readonly crossoverProbability?: number;
+  /** Random samples in generation 0, at least mu (default mu); its best mu become the parents. */
+  readonly initialSize?: number;
 }
 
 const NAME = 'mu+lambda';
@@ -53,6 +56,7 @@ const shape = {
   lambda: intOption('lambda', 1).optional(),
   populationSize: intOption('populationSize', 1).optional(),
   crossoverProbability: probabilityOption('crossoverProbability').default(0.5),
+  initialSize: intOption('initialSize', 1).optional(),
 };
 
 const optionsSchema = z
@@ -63,6 +67,10 @@ const optionsSchema = z
       error: 'mu and populationSize (its alias) disagree: give one of them',
       path: ['mu'],
     },
+  )
+  .refine(
+    (o) => o.initialSize === undefined || o.initialSize >= (o.mu ?? o.populationSize ?? DEFAULT_MU),
+    { error: 'initialSize must be at least mu', path: ['initialSize'] },
   );
 
 const snapshotSchema = z.object({
@@ -77,12 +85,14 @@ export class MuPlusLambda<G> extends GenerationalStrategy<G, Snapshot> {
   private readonly mu: number;
   private readonly lambda: number;
   private readonly crossoverProbability: number;
+  private readonly initialSize: number;
   private survivors: Evaluated<G>[] = [];
 
   constructor(options: MuPlusLambdaOptions<G>) {
     const o = parseOptions(NAME, optionsSchema, options, Object.keys(shape));
     const mu = o.mu ?? o.populationSize ?? DEFAULT_MU;
     const lambda = o.lambda ?? mu;
+    const initialSize = o.initialSize ?? mu;
     const fingerprint = optionsFingerprint({
       space: o.space,
       target: o.target,
@@ -92,12 +102,14 @@ export class MuPlusLambda<G> extends GenerationalStrategy<G, Snapshot> {
       mu,
       lambda,
       crossoverProbability: o.crossoverProbability,
+      ...(initialSize !== mu ? { initialSize } : {}),
       ...(o.dartsTournament ? { dartsTournament: o.dartsTournament } : {}),
     });
-    super(options, o, fingerprint, mu);
+    super(options, o, fingerprint, initialSize);
     this.tournamentSchedule = o.dartsTournament;
     this.mu = mu;
     this.lambda = lambda;
+    this.initialSize = initialSize;
     this.crossoverProbability = o.crossoverProbability;
   }
 
@@ -163,7 +175,7 @@ export class MuPlusLambda<G> extends GenerationalStrategy<G, Snapshot> {
     const first = data.generation === 0;
     checkSnapshot(
       NAME,
-      data.batch.proposals.length === (first ? this.mu : this.lambda) &&
+      data.batch.proposals.length === (first ? this.initialSize : this.lambda) &&
         data.parents.length === (first ? 0 : this.mu),
       `generation ${String(data.generation)} has ${String(data.batch.proposals.length)} ` +
         `proposals and ${String(data.parents.length)} parents`,

@@ -6,7 +6,7 @@
  */
 import type { WeightMap } from '../engine/engine.js';
 import { engineInfo } from '../engine/engine.js';
-import { AccuracyPredictor } from '../evaluate/predictor.js';
+import { AccuracyPredictor, type PredictorExample } from '../evaluate/predictor.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import { type Architecture, analyzeArchitecture } from '../space/ir.js';
 import { createSpace } from '../space/registry.js';
@@ -436,6 +436,22 @@ class SearchLoop {
     return undefined;
   }
 
+  /** The run's trained candidates (latest result per network), as predictor examples. */
+  private trainedExamples(): PredictorExample[] {
+    const latest = new Map<string, PredictorExample>();
+    for (const evaluation of this.store.evaluations(this.runId)) {
+      const accuracy = evaluation.metrics.accuracy;
+      if (evaluation.status !== 'ok' || accuracy === undefined) continue;
+      const candidate = this.store.getCandidate(evaluation.candidateId);
+      if (candidate.architecture === null) continue;
+      latest.set(candidate.hash, {
+        architecture: candidate.architecture as Architecture,
+        accuracy,
+      });
+    }
+    return [...latest.values()];
+  }
+
   /**
    * Scores the candidates left to evaluate and records all but the best as screened out (killed,
    * never trained), so a resume does not screen them again. Candidates whose result the store
@@ -456,6 +472,16 @@ class SearchLoop {
     }).length;
     const keep = Math.max(0, screen.settings.keep - keptBefore);
     if (unknown.length === 0) return [...todo];
+    if (screen.settings.by === 'online') {
+      const examples = this.trainedExamples();
+      if (await screen.refit(examples))
+        this.store.logEvent(
+          this.runId,
+          'predictor',
+          `online predictor refitted on ${examples.length} trained candidates`,
+        );
+    }
+    if (!screen.ready) return [...todo];
     // Scored even when all are kept: every candidate then carries the scores (a vote can be an
     // objective).
     const verdicts = await screen.score(

@@ -2,13 +2,16 @@
  * Pre-screening: scores a generation's candidates without training them, so that only the most
  * promising are trained. Two scores:
  * - `vote`: the rank vote of training-free proxies over the generation (relative to it);
- * - `predictor`: the accuracy a trained predictor (`nascent predictor train`) expects.
+ * - `predictor`: the accuracy a trained predictor (`nascent predictor train`) expects;
+ * - `online`: the accuracy an LSTM predictor expects that the search refits on its own trained
+ *   candidates before each screening ({@link CandidateScreen.refit}), once it has
+ *   `minExamples` of them; before that, every candidate is kept.
  *
  * The proxies see one seeded mini-batch of the configured dataset's training images, which the
  * screen loads itself, so screening works with every evaluator (local, queue, table).
  */
 import type { Architecture } from '../space/ir.js';
-import { AccuracyPredictor } from '../evaluate/predictor.js';
+import { AccuracyPredictor, type PredictorExample } from '../evaluate/predictor.js';
 import type { PreparedData } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import {
@@ -23,7 +26,11 @@ import { type SearchConfig, configuredProtocol } from './config.js';
 export type ScreenSettings = NonNullable<SearchConfig['evaluation']['screen']>;
 
 /** The metric a screened candidate's score is stored under. */
-export const SCREEN_METRIC = { vote: 'proxy_vote', predictor: 'predicted_accuracy' } as const;
+export const SCREEN_METRIC = {
+  vote: 'proxy_vote',
+  predictor: 'predicted_accuracy',
+  online: 'predicted_accuracy',
+} as const;
 /** Set to 1 on candidates the screen kept from training. */
 export const SCREENED_OUT_METRIC = 'screened_out';
 
@@ -43,17 +50,49 @@ export interface ScreenVerdict {
 }
 
 export class CandidateScreen {
+  /** Examples the online predictor was last fitted on. */
+  private fittedOn = 0;
+
   private constructor(
     readonly settings: ScreenSettings,
-    private readonly data: PreparedData,
-    private readonly predictor: AccuracyPredictor | undefined,
+    /** The proxies' images; none for an online predictor, which reads layers only. */
+    private readonly data: PreparedData | undefined,
+    private predictor: AccuracyPredictor | undefined,
     private readonly config: SearchConfig,
   ) {}
 
   get description(): string {
-    return this.settings.by === 'vote'
-      ? `rank vote of ${this.settings.proxies.join(', ')}; the best ${this.settings.keep} of each generation are trained`
-      : `predictor ${this.settings.predictor ?? ''}; the best ${this.settings.keep} of each generation are trained`;
+    const kept = `the best ${this.settings.keep} of each generation are trained`;
+    switch (this.settings.by) {
+      case 'vote':
+        return `rank vote of ${this.settings.proxies.join(', ')}; ${kept}`;
+      case 'predictor':
+        return `predictor ${this.settings.predictor ?? ''}; ${kept}`;
+      case 'online':
+        return `LSTM predictor refitted on this run's trained candidates (from ${this.settings.minExamples}); ${kept}`;
+    }
+  }
+
+  /** Whether the screen scores yet (an online predictor waits for its first examples). */
+  get ready(): boolean {
+    return this.settings.by !== 'online' || this.predictor !== undefined;
+  }
+
+  /**
+   * The online predictor: refits an LSTM on the run's trained candidates, when there are at least
+   * `minExamples` and more than at the last fit. Returns whether it refitted.
+   */
+  async refit(examples: readonly PredictorExample[]): Promise<boolean> {
+    if (this.settings.by !== 'online') return false;
+    if (examples.length < this.settings.minExamples || examples.length <= this.fittedOn)
+      return false;
+    this.predictor = await AccuracyPredictor.train(examples, {
+      kind: 'lstm',
+      seed: this.config.seed,
+      ...(this.config.pool.threads ? { threads: this.config.pool.threads } : {}),
+    });
+    this.fittedOn = examples.length;
+    return true;
   }
 
   /** The proxies computed per candidate: the vote's, or those the predictor reads. */
@@ -74,23 +113,36 @@ export class CandidateScreen {
         ? AccuracyPredictor.load(settings.predictor)
         : undefined;
     const protocol = getProtocol(configuredProtocol(config));
-    const data = await prepareProxyImages(config.dataset.name, {
-      dataDir: config.dataset.dataDir,
-      batchSize: settings.batchSize,
-      standardise: protocol.standardise,
-      seed: config.seed,
-      log,
-    });
+    const needsImages = settings.by === 'vote' || (predictor?.proxyFeatures.length ?? 0) > 0;
+    const data = needsImages
+      ? await prepareProxyImages(config.dataset.name, {
+          dataDir: config.dataset.dataDir,
+          batchSize: settings.batchSize,
+          standardise: protocol.standardise,
+          seed: config.seed,
+          log,
+        })
+      : undefined;
     return new CandidateScreen(settings, data, predictor, config);
   }
 
-  /** Scores every candidate; ranks them within the given set (best first). */
+  /**
+   * Scores every candidate; ranks them within the given set (best first). An online screen that
+   * is not {@link ready} ranks every candidate first, with no score, so all are trained.
+   */
   async score(candidates: readonly ScreenedCandidate[]): Promise<ScreenVerdict[]> {
+    if (!this.ready)
+      return candidates.map((candidate) => ({
+        id: candidate.id,
+        score: Number.NaN,
+        rank: 1,
+        metrics: {},
+      }));
     const protocol = getProtocol(configuredProtocol(this.config));
     const proxies: ProxyScores[] = [];
     for (const candidate of candidates) {
       proxies.push(
-        this.proxies.length === 0
+        this.proxies.length === 0 || !this.data
           ? {}
           : await computeProxies(candidate.architecture, this.data.train, {
               names: this.proxies,
@@ -129,6 +181,6 @@ export class CandidateScreen {
   }
 
   close(): void {
-    this.data.release();
+    this.data?.release();
   }
 }

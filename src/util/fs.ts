@@ -1,4 +1,6 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export function isFile(path: string): boolean {
   try {
@@ -13,5 +15,24 @@ export function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/** The directory of Nascent's package.json (where configs/, grammars/ and presets live). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (isFile(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'nascent')
+          return dir;
+      } catch {
+        // not ours: keep looking upwards
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the nascent package directory');
+    dir = parent;
   }
 }

@@ -100,6 +100,28 @@ describe('MuPlusLambda', () => {
     expect(strategy.generation).toBe(7);
   });
 
+  it('starts from a larger random stage whose best mu become the first parents (initialSize)', () => {
+    const options = { ...base, mu: 3, lambda: 4, initialSize: 10 };
+    const strategy = new MuPlusLambda<Toy>(options);
+    const first = strategy.ask(100);
+    expect(first).toHaveLength(10);
+    expect(first.every((p) => p.operator === 'sample')).toBe(true);
+    const told = first.map((p, i) => evaluate(p, `s${String(i)}`));
+    // A resume in the middle of the random stage keeps its size.
+    strategy.tell(told.slice(0, 5));
+    const restored = MuPlusLambda.restore(strategy.snapshot(), options);
+    restored.tell(told.slice(5));
+    const best = told
+      .map(accuracyOf)
+      .sort((a, b) => b - a)
+      .slice(0, 3);
+    expect(restored.parents().map(accuracyOf)).toEqual(best);
+    expect(restored.ask(100)).toHaveLength(4);
+    expect(() => new MuPlusLambda<Toy>({ ...base, mu: 3, initialSize: 2 })).toThrow(
+      /initialSize must be at least mu/,
+    );
+  });
+
   it('keeps the best of parents and offspring', () => {
     const strategy = new MuPlusLambda<Toy>({ ...base, mu: 4, lambda: 8 });
     const all = drive(strategy, 4 + 8 * 10, 8);

@@ -210,6 +210,48 @@ describe('pre-screening', () => {
     }
   });
 
+  it('screens with a predictor it refits on the run itself once it has enough trained candidates', async () => {
+    const store = join(tempDir(), 'runs.db');
+    const base = config(store, { generations: 3 });
+    const { runId } = await runSearch({
+      config: {
+        ...base,
+        evaluation: {
+          ...base.evaluation,
+          screen: { by: 'online', keep: 2, minExamples: 6, proxies: [], batchSize: 64 },
+        },
+      },
+    });
+    const runs = RunStore.open(store);
+    try {
+      const evaluations = runs.evaluations(runId);
+      expect(evaluations).toHaveLength(18);
+      // Generation 0: no predictor yet, all six trained.
+      const first = evaluations.filter((e) => e.generation === 0);
+      expect(first.every((e) => e.status === 'ok' && e.metrics.screened_out === undefined)).toBe(
+        true,
+      );
+      // Then the predictor, fitted on the run's own results, keeps 2 of 6 per generation.
+      for (const generation of [1, 2]) {
+        const own = evaluations.filter((e) => e.generation === generation);
+        const screened = own.filter((e) => e.metrics.screened_out === 1);
+        expect(screened).toHaveLength(4);
+        const kept = own.filter((e) => e.metrics.screened_out === undefined);
+        const worstKept = Math.min(...kept.map((e) => e.metrics.predicted_accuracy as number));
+        expect(screened.every((e) => (e.metrics.predicted_accuracy as number) <= worstKept)).toBe(
+          true,
+        );
+      }
+      const refits = runs.events(runId).filter((e) => e.kind === 'predictor');
+      expect(refits.map((e) => e.message)).toEqual([
+        'online predictor refitted on 6 trained candidates',
+        'online predictor refitted on 8 trained candidates',
+      ]);
+    } finally {
+      runs.close();
+    }
+  });
+
   it('refuses a screen without a keep count, or by predictor without one', () => {
     expect(() =>
       loadSearchConfig(undefined, { evaluations: 2, screenPredictor: undefined }),

@@ -1,0 +1,303 @@
+/**
+ * The presets against the projects they replace: runs one preset (`nascent search --preset`),
+ * optionally re-trains its best (`nascent train-best`), and records what it reached in
+ * bench/presets/results/<preset>.json, with the commands, the wall times and the machine.
+ * `--report` writes the side-by-side table of every recorded preset into BENCHMARKS.md.
+ *
+ *   node dist/bench/presets/run.js --preset ge-mlp-mnist --final "--epochs 20 --seeds 1,2,3"
+ *   node dist/bench/presets/run.js --preset express-cifar10 --search "--evaluations 300"
+ *   node dist/bench/presets/run.js --report
+ *
+ * For express-cifar10 it also measures the online predictor: an LSTM trained on the run's first
+ * n models (in evaluation order) and scored on the models after them, for each n in --r2-at
+ * that the run reached, and the best validation accuracy of the random stage against the
+ * genetic stage.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AccuracyPredictor, type PredictorExample } from '../../src/evaluate/predictor.js';
+import { type Architecture } from '../../src/space/ir.js';
+import { meanAndSd } from '../../src/search/final-training.js';
+import { RunStore } from '../../src/store/index.js';
+import { rSquared } from '../../src/util/stats.js';
+import { type MachineInfo, machineInfo } from '../common/machine.js';
+import { markdownTable, writeSection } from '../common/markdown.js';
+
+/** What each original project reported, and what the preset must reach (issue 11). */
+const ORIGINALS: Readonly<Record<string, { original: string; bar: string }>> = {
+  'ge-mlp-mnist': { original: '0.82 test accuracy', bar: '>= 0.95 test accuracy' },
+  'course-min-params': {
+    original: '(the assignment: >= 0.75 test accuracy, fewest parameters)',
+    bar: '>= 0.75 in 3 of 3 seeds',
+  },
+  'evolutive-cells-cifar10': {
+    original: 'about 0.70 CIFAR-10 test accuracy',
+    bar: '>= 0.85 test accuracy',
+  },
+  'layers-cifar10': {
+    original: '(compared with ResNet-18)',
+    bar: 'within 2 points of ResNet-18 at <= 1/10 of its parameters',
+  },
+  'layers-cifar10-fast': { original: '-', bar: 'under 5 minutes' },
+  'express-cifar10': {
+    original: '8.3 s per model (GPU), 0.468 val accuracy, R^2 > 0.8 after ~2,000 models',
+    bar: 'models/hour, R^2 at 500 and 2,000, genetic stage above the best random model',
+  },
+};
+
+interface PresetResult {
+  readonly preset: string;
+  readonly runId: string;
+  readonly commands: string[];
+  readonly searchSeconds: number;
+  readonly evaluations: number;
+  readonly bestValidation: number | null;
+  readonly final?: {
+    readonly seconds: number;
+    readonly name: string;
+    readonly params: number | null;
+    readonly testAccuracies: number[];
+    readonly settings: Record<string, unknown>;
+  };
+  readonly express?: {
+    readonly modelsPerHour: number;
+    readonly secondsPerModel: number;
+    readonly r2: { readonly trainedOn: number; readonly heldOut: number; readonly r2: number }[];
+    readonly bestRandom: number | null;
+    readonly bestGenetic: number | null;
+  };
+  readonly machine: MachineInfo;
+  readonly finishedAt: string;
+}
+
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string' },
+    /** Extra `nascent search` arguments (budget overrides). */
+    search: { type: 'string', default: '' },
+    /** `nascent train-best` arguments; no final training when absent. */
+    final: { type: 'string' },
+    /** Measure an earlier run of the preset instead of searching again. */
+    run: { type: 'string' },
+    'r2-at': { type: 'string', default: '100,200,500,2000' },
+    dir: { type: 'string', default: 'runs/bench-presets' },
+    results: { type: 'string', default: 'bench/presets/results' },
+    report: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'BENCHMARKS.md' },
+  },
+});
+
+const NASCENT = 'bin/nascent';
+const split = (args: string): string[] => args.split(/\s+/).filter((a) => a.length > 0);
+
+function nascent(args: string[]): { seconds: number; output: string } {
+  const started = Date.now();
+  const output = execFileSync(NASCENT, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 256 * 2 ** 20,
+  });
+  process.stdout.write(output);
+  return { seconds: (Date.now() - started) / 1000, output };
+}
+
+/** R^2 of an LSTM trained on the first n models, on every model after them. */
+async function predictorQuality(
+  examples: readonly PredictorExample[],
+  at: readonly number[],
+): Promise<{ trainedOn: number; heldOut: number; r2: number }[]> {
+  const out: { trainedOn: number; heldOut: number; r2: number }[] = [];
+  for (const n of at) {
+    const heldOut = examples.slice(n);
+    if (n > examples.length - 20) break;
+    const predictor = await AccuracyPredictor.train(examples.slice(0, n), {
+      kind: 'lstm',
+      seed: 1,
+    });
+    const predicted = predictor.predict(heldOut);
+    out.push({
+      trainedOn: n,
+      heldOut: heldOut.length,
+      r2:
+        rSquared(
+          heldOut.map((e) => e.accuracy),
+          predicted,
+        ) ?? Number.NaN,
+    });
+  }
+  return out;
+}
+
+async function measure(preset: string): Promise<void> {
+  mkdirSync(values.dir, { recursive: true });
+  const store = join(values.dir, `${preset}.db`);
+  const commands: string[] = [];
+  let runId = values.run;
+  let searchSeconds = 0;
+  if (runId === undefined) {
+    const args = [
+      'search',
+      '--preset',
+      preset,
+      '--store',
+      store,
+      '--no-progress',
+      ...split(values.search),
+    ];
+    commands.push(`${NASCENT} ${args.join(' ')}`);
+    const { seconds, output } = nascent(args);
+    searchSeconds = seconds;
+    runId = /^finished run (\S+)/m.exec(output)?.[1];
+    if (!runId) throw new Error('could not read the run id from the search output');
+  }
+  let final: PresetResult['final'];
+  if (values.final !== undefined) {
+    const args = ['train-best', runId, '--store', store, '--no-progress', ...split(values.final)];
+    commands.push(`${NASCENT} ${args.join(' ')}`);
+    const { seconds } = nascent(args);
+    const runs = RunStore.open(store);
+    try {
+      const trainings = runs.finalTrainings(runId).filter((t) => t.role === 'candidate');
+      const last = trainings.at(-1);
+      const same = trainings.filter(
+        (t) =>
+          t.name === last?.name && JSON.stringify(t.settings) === JSON.stringify(last?.settings),
+      );
+      final = {
+        seconds,
+        name: last?.name ?? '',
+        params: (last?.metrics.params as number | undefined) ?? null,
+        testAccuracies: same
+          .filter((t) => t.status === 'ok')
+          .map((t) => t.metrics.test_accuracy as number),
+        settings: last?.settings ?? {},
+      };
+    } finally {
+      runs.close();
+    }
+  }
+  const runs = RunStore.open(store);
+  try {
+    const evaluations = runs.evaluations(runId);
+    const ok = evaluations.filter((e) => e.status === 'ok' && e.metrics.accuracy !== undefined);
+    const best = (list: typeof ok): number | null =>
+      list.length > 0 ? Math.max(...list.map((e) => e.metrics.accuracy as number)) : null;
+    if (searchSeconds === 0) {
+      const times = evaluations.map((e) => Date.parse(e.finishedAt));
+      searchSeconds = (Math.max(...times) - Date.parse(runs.getRun(runId).createdAt)) / 1000;
+    }
+    let express: PresetResult['express'];
+    if (preset === 'express-cifar10') {
+      const trained = evaluations.filter((e) => e.fidelity > 0);
+      const trainSeconds = trained.reduce((sum, e) => sum + (e.metrics.train_seconds ?? 0), 0);
+      const examples: PredictorExample[] = ok.map((e) => ({
+        architecture: runs.getCandidate(e.candidateId).architecture as Architecture,
+        accuracy: e.metrics.accuracy as number,
+      }));
+      const operator = (e: (typeof ok)[number]): string =>
+        runs.getCandidate(e.candidateId).operator;
+      express = {
+        modelsPerHour: trained.length / (searchSeconds / 3600),
+        secondsPerModel: trainSeconds / Math.max(1, trained.length),
+        r2: await predictorQuality(examples, split(values['r2-at'].replace(/,/g, ' ')).map(Number)),
+        bestRandom: best(ok.filter((e) => operator(e) === 'sample')),
+        bestGenetic: best(ok.filter((e) => operator(e) !== 'sample')),
+      };
+    }
+    const result: PresetResult = {
+      preset,
+      runId,
+      commands,
+      searchSeconds,
+      evaluations: evaluations.length,
+      bestValidation: best(ok),
+      ...(final ? { final } : {}),
+      ...(express ? { express } : {}),
+      machine: machineInfo(),
+      finishedAt: new Date().toISOString(),
+    };
+    mkdirSync(values.results, { recursive: true });
+    writeFileSync(join(values.results, `${preset}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    runs.close();
+  }
+}
+
+const pct = (value: number | null | undefined): string =>
+  value === null || value === undefined ? '-' : `${(value * 100).toFixed(2)}%`;
+const minutes = (seconds: number): string => `${(seconds / 60).toFixed(1)} min`;
+
+function report(): void {
+  if (!existsSync(values.results)) throw new Error(`no results in ${values.results}`);
+  const results = readdirSync(values.results)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(values.results, f), 'utf8')) as PresetResult)
+    .sort((a, b) => a.preset.localeCompare(b.preset));
+  const rows = results.map((r) => {
+    const o = ORIGINALS[r.preset] ?? { original: '?', bar: '?' };
+    const tests = r.final?.testAccuracies ?? [];
+    const { mean, sd } = meanAndSd(tests);
+    const reached = r.express
+      ? `${r.express.modelsPerHour.toFixed(0)} models/h (${r.express.secondsPerModel.toFixed(1)} s training each); R^2 ${r.express.r2.map((q) => `${q.r2.toFixed(2)} after ${q.trainedOn}`).join(', ') || '-'}; best val: random ${pct(r.express.bestRandom)}, genetic ${pct(r.express.bestGenetic)}`
+      : tests.length > 0
+        ? `test ${tests.map((t) => pct(t)).join(' / ')} (mean ${pct(mean)} ± ${(sd * 100).toFixed(2)})`
+        : `best val ${pct(r.bestValidation)} (search only)`;
+    return [
+      r.preset,
+      o.original,
+      o.bar,
+      reached,
+      r.final?.params !== null && r.final?.params !== undefined
+        ? r.final.params.toLocaleString('en-US')
+        : '-',
+      `search ${minutes(r.searchSeconds)} (${r.evaluations} evaluations)${r.final ? `, final ${minutes(r.final.seconds)}` : ''}`,
+      `${r.machine.cpus} x ${r.machine.cpuModel}`,
+    ];
+  });
+  const commands = results.flatMap((r) => [
+    `# ${r.preset} (run ${r.runId}, ${r.finishedAt.slice(0, 10)})`,
+    ...r.commands,
+  ]);
+  const body = [
+    '## Presets against the projects they replace',
+    '',
+    'Each row is one run of `node dist/bench/presets/run.js --preset NAME ...` (the commands are',
+    'below); `--report` rebuilt this table from bench/presets/results/*.json. One run per preset,',
+    'so these are single measurements, not distributions. Budgets were cut to fit a 2-core',
+    'machine where the preset says so.',
+    '',
+    markdownTable(
+      [
+        'preset',
+        'original reported',
+        'bar (issue 11)',
+        'Nascent reached',
+        'params',
+        'wall time',
+        'machine',
+      ],
+      rows,
+    ),
+    '',
+    '```',
+    ...commands,
+    '```',
+  ].join('\n');
+  writeSection(
+    values.out,
+    { start: '<!-- presets:start -->', end: '<!-- presets:end -->' },
+    body,
+    '# Benchmarks',
+  );
+  process.stdout.write(`${body}\n`);
+}
+
+if (values.report) {
+  report();
+} else {
+  if (!values.preset) throw new Error('give --preset NAME (or --report)');
+  await measure(values.preset);
+}
