@@ -4,8 +4,8 @@
  * bench/presets/results/<preset>.json, with the commands, the wall times and the machine.
  * `--report` writes the side-by-side table of every recorded preset into BENCHMARKS.md.
  *
- *   node dist/bench/presets/run.js --preset ge-mlp-mnist --final "--epochs 20 --seeds 1,2,3"
- *   node dist/bench/presets/run.js --preset express-cifar10 --search "--evaluations 300"
+ *   node dist/bench/presets/run.js --preset ge-mlp-mnist --final="--epochs 20 --seeds 1,2,3"
+ *   node dist/bench/presets/run.js --preset express-cifar10 --search="--evaluations 300"
  *   node dist/bench/presets/run.js --report
  *
  * For express-cifar10 it also measures the online predictor: an LSTM trained on the run's first

@@ -37,6 +37,46 @@ describe('baselines', () => {
 });
 
 describe('train-best and compare', () => {
+  it('stacks the searched cells in a larger macro network when given other space options', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'nascent-final-')), 'runs.db');
+    const config = loadSearchConfig(undefined, {
+      store: path,
+      dataDir: fakeFashionMnist(300, 20),
+      space: 'cells',
+      evaluator: 'proxies',
+      strategy: 'random',
+      population: 2,
+      generations: 1,
+      protocol: 'standard',
+    });
+    const { runId } = await runSearch({
+      config: { ...config, space: { ...config.space, options: { channels: 4, cellsPerStage: 1 } } },
+    });
+    const store = RunStore.open(path);
+    try {
+      const [searched] = selectCandidates(store, runId, { top: 1 });
+      const [stacked] = selectCandidates(store, runId, {
+        top: 1,
+        spaceOptions: { channels: 8, cellsPerStage: 3 },
+      });
+      expect(stacked?.genome).toBe(searched?.genome);
+      expect(stacked?.name).toBe(`${searched?.name ?? ''}-channels8-cellsPerStage3`);
+      const cells = (entry: typeof searched): number =>
+        new Set(
+          (entry?.architecture.nodes ?? [])
+            .map((node) => /^s(\d)c(\d)_/.exec(node.id)?.slice(1, 3).join(''))
+            .filter((id) => id !== undefined),
+        ).size;
+      expect(cells(searched)).toBe(3); // one cell per stage
+      expect(cells(stacked)).toBe(9); // three per stage
+      expect(analyzeArchitecture(stacked?.architecture as never).params).toBeGreaterThan(
+        analyzeArchitecture(searched?.architecture as never).params,
+      );
+    } finally {
+      store.close();
+    }
+  });
+
   it('re-trains the best candidates with each seed and records them; baselines train alongside', async () => {
     const dataDir = fakeFashionMnist(300, 80);
     const path = join(mkdtempSync(join(tmpdir(), 'nascent-final-')), 'runs.db');
