@@ -123,6 +123,10 @@ program
   .description('search architectures: evolve candidates, train them, store every result')
   .option('--config <file>', 'search configuration (YAML), e.g. configs/fashion-mnist.yaml')
   .option('--preset <name>', 'a ready configuration from configs/presets (see nascent presets)')
+  .option(
+    '--set <path=value...>',
+    'any setting of the configuration, the value as YAML, e.g. --set strategy.options.initialSize=200',
+  )
   .option('--resume <run>', 'continue a run from the store (id or name)')
   .option('--store <file>', 'run store (SQLite)')
   .option('--name <name>', 'name of the run')

@@ -278,6 +278,28 @@ function resolvePackagePaths(raw: Record<string, unknown>): void {
 }
 
 /**
+ * `--set path.to.setting=value`: any setting, the value read as YAML (`--set
+ * strategy.options.initialSize=200`, `--set evaluation.screen.keep=4`).
+ */
+function applyAssignment(raw: Record<string, unknown>, assignment: string): void {
+  const equals = assignment.indexOf('=');
+  const path = equals > 0 ? assignment.slice(0, equals).split('.') : [];
+  if (path.length === 0 || path.some((part) => !/^[A-Za-z][A-Za-z0-9]*$/.test(part)))
+    throw new ConfigError(
+      `--set ${assignment}: write --set path.to.setting=value, e.g. --set strategy.options.initialSize=200`,
+    );
+  let value: unknown;
+  try {
+    value = parseYaml(assignment.slice(equals + 1));
+  } catch (error) {
+    throw new ConfigError(
+      `--set ${assignment}: the value is not valid YAML: ${(error as Error).message}`,
+    );
+  }
+  setPath(raw, path, value);
+}
+
+/**
  * Reads a configuration file (or starts from `base`, e.g. a stored run's configuration), applies
  * the command-line overrides and validates the result.
  */
@@ -309,6 +331,10 @@ export function loadSearchConfig(
   }
   resolvePackagePaths(raw);
   for (const [key, value] of Object.entries(overrides)) {
+    if (key === 'set') {
+      for (const assignment of (value ?? []) as string[]) applyAssignment(raw, assignment);
+      continue;
+    }
     if (key === 'space' && typeof value === 'string') {
       // A different space makes the file's space options meaningless: they are dropped.
       let spec: { name: string; grammar?: string };

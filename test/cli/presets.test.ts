@@ -48,6 +48,21 @@ describe('presets', () => {
     expect(express.evaluation.screen?.by).toBe('online');
   });
 
+  it('overrides any setting of a preset with --set path=value (YAML values)', () => {
+    const config = loadSearchConfig(presetFile('express-cifar10'), {
+      set: ['strategy.options.initialSize=120', 'evaluation.screen.keep=4', 'dataset.subset=5000'],
+    });
+    expect(config.strategy.options.initialSize).toBe(120);
+    expect(config.evaluation.screen?.keep).toBe(4);
+    expect(config.dataset.subset).toBe(5000);
+    expect(() => loadSearchConfig(presetFile('express-cifar10'), { set: ['initialSize'] })).toThrow(
+      /--set initialSize: write --set path.to.setting=value/,
+    );
+    expect(() =>
+      loadSearchConfig(presetFile('express-cifar10'), { set: ['dataset.subset=ten'] }),
+    ).toThrow(/dataset\.subset/);
+  });
+
   it('names the presets there are when asked for an unknown one', async () => {
     expect(() => presetFile('layers-cifar100')).toThrow(
       /unknown preset "layers-cifar100"; presets: course-min-params, .*layers-cifar10-fast/,
