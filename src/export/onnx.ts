@@ -23,7 +23,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import type { WeightMap } from '../engine/engine.js';
 import { type Architecture, type IrNode, analyzeArchitecture } from '../space/ir.js';
-import { MIX_NOT_EXPORTABLE, checkedWeights } from './weights.js';
+import { MIX_NOT_EXPORTABLE, checkedWeights, refuseMixtures } from './weights.js';
 
 const { onnx } = onnxProto;
 
@@ -98,6 +98,7 @@ export function architectureToOnnx(
   if (!Number.isInteger(opset) || opset < ONNX_MIN_OPSET || opset > ONNX_MAX_OPSET) {
     throw new Error(`ONNX opset ${opset} is not supported (${ONNX_MIN_OPSET}..${ONNX_MAX_OPSET})`);
   }
+  refuseMixtures(architecture);
   const summary = analyzeArchitecture(architecture);
   const ordered = checkedWeights(architecture, weights);
   const initializers = Object.entries(ordered).map(([name, tensor]) =>

@@ -24,7 +24,7 @@ import {
   UNIT_SCALE,
   writeModelFile,
 } from './model-file.js';
-import { MIX_NOT_EXPORTABLE } from './weights.js';
+import { MIX_NOT_EXPORTABLE, refuseMixtures } from './weights.js';
 
 /** Python keywords, `nn.Module` attributes and the names the generated code uses itself. */
 const RESERVED = new Set([
@@ -175,6 +175,7 @@ export function architectureToPytorch(
   architecture: Architecture,
   options: PytorchOptions = {},
 ): string {
+  refuseMixtures(architecture);
   const summary = analyzeArchitecture(architecture);
   const names = pythonNames(architecture);
   const init: string[] = [];

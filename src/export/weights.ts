@@ -88,3 +88,9 @@ export function checkedWeights(architecture: Architecture, weights: WeightMap): 
 /** Why a network with a `mix` node (a DARTS tournament network) cannot be exported. */
 export const MIX_NOT_EXPORTABLE = (id: string): string =>
   `node ${id} is a mix node: a DARTS tournament network only ranks its cells and is not exported; export the winning cell's own network`;
+
+/** Throws {@link MIX_NOT_EXPORTABLE} for an architecture with a mix node. */
+export function refuseMixtures(architecture: Architecture): void {
+  const mix = architecture.nodes.find((node) => node.op === 'mix');
+  if (mix) throw new Error(MIX_NOT_EXPORTABLE(mix.id));
+}

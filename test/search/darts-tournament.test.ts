@@ -2,7 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TensorData } from '../../src/engine/engine.js';
+import { Network, TensorData } from '../../src/engine/engine.js';
+import { architectureToOnnx } from '../../src/export/onnx.js';
+import { architectureToPytorch } from '../../src/export/pytorch.js';
 import { runDartsTournament } from '../../src/evaluate/darts-tournament.js';
 import { searchConfigSchema } from '../../src/search/config.js';
 import { MuPlusLambda } from '../../src/search/mu-plus-lambda.js';
@@ -92,6 +94,15 @@ describe('mixture networks', () => {
     expect(mixes).toHaveLength(3 * 2); // three stages of two cell positions
     expect(mixes.every((node) => node.inputs.length === 3)).toBe(true);
     expect(analyzeArchitecture(mixture).outputShape).toEqual({ kind: 'flat', features: 10 });
+  });
+  it('is refused by the exporters, which say why', () => {
+    const mixture = mixWholeNetworks([seeing, blind]);
+    expect(() => architectureToPytorch(mixture)).toThrow(
+      /node mix_output is a mix node: a DARTS tournament network only ranks its cells/,
+    );
+    const weights = Network.build(mixture).getWeights();
+    expect(Object.keys(weights)).toContain('arch_alpha');
+    expect(() => architectureToOnnx(mixture, weights)).toThrow(/mix_output is a mix node/);
   });
 });
 
