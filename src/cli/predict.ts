@@ -13,6 +13,7 @@ import { TensorData } from '../engine/engine.js';
 import { IMAGE_EXTENSIONS, type DecodedImage, decodeImage } from '../export/images.js';
 import { type ModelFile, buildNetwork, classNames, readModelFile } from '../export/model-file.js';
 import { isDirectory } from '../util/fs.js';
+import { softmax } from '../util/stats.js';
 import { formatCount, formatPercent, table } from './format.js';
 
 export interface PredictCommandOptions {
@@ -199,11 +200,7 @@ async function resolveInput(
 }
 
 function softmaxRow(logits: Float32Array, row: number, classes: number): number[] {
-  const values = Array.from(logits.subarray(row * classes, (row + 1) * classes));
-  const max = Math.max(...values);
-  const exps = values.map((value) => Math.exp(value - max));
-  const total = exps.reduce((sum, value) => sum + value, 0);
-  return exps.map((value) => value / total);
+  return softmax(Array.from(logits.subarray(row * classes, (row + 1) * classes)));
 }
 
 /** Predicts the images of `inputs` with the model file; the report behind `nascent predict`. */

@@ -7,6 +7,7 @@
  */
 import { Network, type TensorData, type WeightInit } from '../engine/engine.js';
 import type { Architecture } from '../space/ir.js';
+import { softmax } from '../util/stats.js';
 
 export interface DartsTournamentSettings {
   /** Weight steps (each followed by one alpha step). */
@@ -39,13 +40,6 @@ export interface DartsTournamentResult {
   /** The mixture's validation accuracy after training (a sanity check that it learned). */
   readonly validationAccuracy: number | null;
   readonly seconds: number;
-}
-
-export function softmax(values: readonly number[]): number[] {
-  const top = Math.max(...values);
-  const exps = values.map((value) => Math.exp(value - top));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((value) => value / sum);
 }
 
 /** Trains the mixture network and ranks its candidates by alpha. */

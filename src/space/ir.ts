@@ -338,20 +338,9 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
         flops = 2 * macs + (node.bias ? node.units : 0);
         break;
       }
-      case 'add': {
-        if (inputShapes.length < 2) fail(node, 'add takes at least 2 inputs');
-        const first = inputShapes[0] as TensorShape;
-        for (const other of inputShapes) {
-          if (formatShape(other) !== formatShape(first) || other.kind !== first.kind) {
-            fail(node, `inputs differ in shape: ${inputShapes.map(formatShape).join(' vs ')}`);
-          }
-        }
-        outputShape = first;
-        flops = (inputShapes.length - 1) * elements(first);
-        break;
-      }
+      case 'add':
       case 'mix': {
-        if (inputShapes.length < 2) fail(node, 'mix takes at least 2 inputs');
+        if (inputShapes.length < 2) fail(node, `${node.op} takes at least 2 inputs`);
         const first = inputShapes[0] as TensorShape;
         for (const other of inputShapes) {
           if (formatShape(other) !== formatShape(first) || other.kind !== first.kind) {
@@ -359,7 +348,9 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
           }
         }
         outputShape = first;
-        flops = (2 * inputShapes.length - 1) * elements(first);
+        // add: k - 1 adds per element; mix: k multiplies and k - 1 adds.
+        const k = inputShapes.length;
+        flops = (node.op === 'add' ? k - 1 : 2 * k - 1) * elements(first);
         break;
       }
       case 'concat': {

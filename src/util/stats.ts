@@ -111,3 +111,11 @@ export function rSquared(
   }
   return total === 0 ? undefined : 1 - residual / total;
 }
+
+/** exp(x_i) / sum_j exp(x_j), computed stably (the largest value subtracted first). */
+export function softmax(values: readonly number[]): number[] {
+  const top = Math.max(...values);
+  const exps = values.map((value) => Math.exp(value - top));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((value) => value / sum);
+}
