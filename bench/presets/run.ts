@@ -21,6 +21,7 @@ import { AccuracyPredictor, type PredictorExample } from '../../src/evaluate/pre
 import { type Architecture } from '../../src/space/ir.js';
 import { meanAndSd } from '../../src/search/final-training.js';
 import { RunStore } from '../../src/store/index.js';
+import { Random } from '../../src/util/random.js';
 import { rSquared } from '../../src/util/stats.js';
 import { type MachineInfo, machineInfo } from '../common/machine.js';
 import { markdownTable, writeSection } from '../common/markdown.js';
@@ -64,7 +65,14 @@ interface PresetResult {
   readonly express?: {
     readonly modelsPerHour: number;
     readonly secondsPerModel: number;
+    /** Trained on the first n models, scored on the later ones (what a run would see). */
     readonly r2: { readonly trainedOn: number; readonly heldOut: number; readonly r2: number }[];
+    /** Trained on n models drawn at random, scored on the rest (3 draws). */
+    readonly r2Shuffled: {
+      readonly trainedOn: number;
+      readonly heldOut: number;
+      readonly r2: number[];
+    }[];
     readonly bestRandom: number | null;
     readonly bestGenetic: number | null;
   };
@@ -130,12 +138,47 @@ async function predictorQuality(
   return out;
 }
 
+/** R^2 of an LSTM trained on n models drawn at random and scored on the rest, for 3 draws. */
+async function shuffledQuality(
+  examples: readonly PredictorExample[],
+  at: readonly number[],
+): Promise<{ trainedOn: number; heldOut: number; r2: number[] }[]> {
+  const out: { trainedOn: number; heldOut: number; r2: number[] }[] = [];
+  for (const n of at) {
+    if (n > examples.length - 20) break;
+    const r2: number[] = [];
+    for (const seed of [1, 2, 3]) {
+      const shuffled = new Random(seed).shuffle([...examples]);
+      const heldOut = shuffled.slice(n);
+      const predictor = await AccuracyPredictor.train(shuffled.slice(0, n), {
+        kind: 'lstm',
+        seed: 1,
+      });
+      r2.push(
+        rSquared(
+          heldOut.map((e) => e.accuracy),
+          predictor.predict(heldOut),
+        ) ?? Number.NaN,
+      );
+    }
+    out.push({ trainedOn: n, heldOut: examples.length - n, r2 });
+  }
+  return out;
+}
+
 async function measure(preset: string): Promise<void> {
   mkdirSync(values.dir, { recursive: true });
   const store = join(values.dir, `${preset}.db`);
-  const commands: string[] = [];
+  const resultFile = join(values.results, `${preset}.json`);
+  // Measuring an earlier run again keeps the search command and time recorded for it.
+  const earlier =
+    values.run !== undefined && existsSync(resultFile)
+      ? (JSON.parse(readFileSync(resultFile, 'utf8')) as PresetResult)
+      : undefined;
+  const reuse = earlier?.runId === values.run ? earlier : undefined;
+  const commands: string[] = reuse ? reuse.commands.filter((c) => c.includes(' search ')) : [];
   let runId = values.run;
-  let searchSeconds = 0;
+  let searchSeconds = reuse?.searchSeconds ?? 0;
   if (runId === undefined) {
     const args = [
       'search',
@@ -198,10 +241,12 @@ async function measure(preset: string): Promise<void> {
       }));
       const operator = (e: (typeof ok)[number]): string =>
         runs.getCandidate(e.candidateId).operator;
+      const r2At = split(values['r2-at'].replace(/,/g, ' ')).map(Number);
       express = {
         modelsPerHour: trained.length / (searchSeconds / 3600),
         secondsPerModel: trainSeconds / Math.max(1, trained.length),
-        r2: await predictorQuality(examples, split(values['r2-at'].replace(/,/g, ' ')).map(Number)),
+        r2: await predictorQuality(examples, r2At),
+        r2Shuffled: await shuffledQuality(examples, r2At),
         bestRandom: best(ok.filter((e) => operator(e) === 'sample')),
         bestGenetic: best(ok.filter((e) => operator(e) !== 'sample')),
       };
@@ -219,7 +264,7 @@ async function measure(preset: string): Promise<void> {
       finishedAt: new Date().toISOString(),
     };
     mkdirSync(values.results, { recursive: true });
-    writeFileSync(join(values.results, `${preset}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     runs.close();
