@@ -27,6 +27,7 @@ export const STANDARD_METRICS: ReadonlySet<string> = new Set([
   'flops',
   'macs',
   'train_seconds',
+  'train_images',
   'inherited_tensors',
 ]);
 

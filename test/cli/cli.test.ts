@@ -82,7 +82,7 @@ describe('nascent train', () => {
         device: 'cpu',
         progress: false,
       }),
-    ).rejects.toThrow(/unknown protocol "fast" \(expected one of course, standard\)/);
+    ).rejects.toThrow(/unknown protocol "fast" \(expected one of course, standard, express\)/);
   });
 });
 
