@@ -286,9 +286,9 @@ function report(): void {
     const tests = r.final?.testAccuracies ?? [];
     const { mean, sd } = meanAndSd(tests);
     const reached = r.express
-      ? `${r.express.modelsPerHour.toFixed(0)} models/h (${r.express.secondsPerModel.toFixed(1)} s training each); R^2 ${r.express.r2.map((q) => `${q.r2.toFixed(2)} after ${q.trainedOn}`).join(', ') || '-'}; best val: random ${pct(r.express.bestRandom)}, genetic ${pct(r.express.bestGenetic)}`
+      ? `${r.express.modelsPerHour.toFixed(0)} models/h (${r.express.secondsPerModel.toFixed(1)} s training each); predictor R^2 on the later models ${r.express.r2.map((q) => `${q.r2.toFixed(2)} after ${q.trainedOn}`).join(', ') || '-'}, on random held-out models ${r.express.r2Shuffled.map((q) => `${q.r2.map((v) => v.toFixed(2)).join('/')} from ${q.trainedOn}`).join(', ') || '-'}; best val: random stage ${pct(r.express.bestRandom)}, genetic stage ${pct(r.express.bestGenetic)}`
       : tests.length > 0
-        ? `test ${tests.map((t) => pct(t)).join(' / ')} (mean ${pct(mean)} ± ${(sd * 100).toFixed(2)})`
+        ? `test ${tests.map((t) => pct(t)).join(' / ')}${tests.length > 1 ? ` (mean ${pct(mean)} ± ${(sd * 100).toFixed(2)})` : ' (1 seed)'}`
         : `best val ${pct(r.bestValidation)} (search only)`;
     return [
       r.preset,
