@@ -24,6 +24,8 @@ export interface PrepareOptions {
   download?: boolean;
   /** Use only this many training images (before the validation split). */
   subset?: number;
+  /** With `subset`: a smaller training set is used whole instead of being an error. */
+  subsetAtMost?: boolean;
   /** Use only this many test images. */
   testSubset?: number;
   validationFraction: number;
@@ -44,7 +46,8 @@ export function prepareImages(
   const datasetName = assertDatasetName(name);
   const splitSeed = options.splitSeed ?? 0;
   let train = splits.train;
-  if (options.subset !== undefined) train = takeSubset(train, options.subset, splitSeed);
+  if (options.subset !== undefined && !(options.subsetAtMost && options.subset >= train.count))
+    train = takeSubset(train, options.subset, splitSeed);
   let test = splits.test;
   if (options.testSubset !== undefined) test = takeSubset(test, options.testSubset, splitSeed);
   const normalisation = options.standardise ? NORMALISATION[datasetName] : undefined;

@@ -107,6 +107,7 @@ export function prepareProxyImages(
   return prepareData(dataset, {
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     subset: Math.max(PROXY_IMAGE_POOL, options.batchSize ?? DEFAULT_PROXY_BATCH),
+    subsetAtMost: true,
     testSubset: 1,
     validationFraction: 0,
     standardise: options.standardise,

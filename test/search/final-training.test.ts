@@ -41,7 +41,8 @@ describe('train-best and compare', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'nascent-final-')), 'runs.db');
     const config = loadSearchConfig(undefined, {
       store: path,
-      dataDir: fakeFashionMnist(300, 20),
+      // 100 images: fewer than the proxies' pool of 256, which then uses them all.
+      dataDir: fakeFashionMnist(100, 20),
       space: 'cells',
       evaluator: 'proxies',
       strategy: 'random',
