@@ -3,7 +3,7 @@
  * proxies, a table of known results, or BullMQ workers. The search loop only sees the {@link CandidateEvaluator} interface.
  */
 import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
-import { prepareData, validationSplit } from '../evaluate/prepared-data.js';
+import { type PreparedData, prepareData, validationSplit } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import { prepareProxyImages } from '../evaluate/proxies.js';
 import { loadResultTable } from '../evaluate/table.js';
@@ -53,15 +53,30 @@ export async function createEvaluator(
     });
     return new ProxyEvaluator(batch);
   }
-  const data = await prepareData(config.dataset.name, {
-    ...(config.dataset.dataDir !== undefined ? { dataDir: config.dataset.dataDir } : {}),
-    ...(config.dataset.subset !== undefined ? { subset: config.dataset.subset } : {}),
-    ...(config.dataset.testSubset !== undefined ? { testSubset: config.dataset.testSubset } : {}),
-    ...validationSplit(protocol, config.dataset.validationFraction),
+  return new LocalTrainingEvaluator(await prepareSearchData(config, log), config.pool.size);
+}
+
+/**
+ * The configured dataset as the search trains on it: its subset, the protocol's validation split
+ * and pixel scaling, the run's split seed. `testSubset` replaces the configured one (a DARTS
+ * tournament needs no test images).
+ */
+export function prepareSearchData(
+  config: SearchConfig,
+  log: (message: string) => void,
+  options: { testSubset?: number } = {},
+): Promise<PreparedData> {
+  const protocol = getProtocol(configuredProtocol(config));
+  const dataset = config.dataset;
+  const testSubset = options.testSubset ?? dataset.testSubset;
+  return prepareData(dataset.name, {
+    ...(dataset.dataDir !== undefined ? { dataDir: dataset.dataDir } : {}),
+    ...(dataset.subset !== undefined ? { subset: dataset.subset } : {}),
+    ...(testSubset !== undefined ? { testSubset } : {}),
+    ...validationSplit(protocol, dataset.validationFraction),
     standardise: protocol.standardise,
     device: config.device,
     splitSeed: config.seed,
     log,
   });
-  return new LocalTrainingEvaluator(data, config.pool.size);
 }

@@ -5,12 +5,13 @@
  * with each candidate's alpha). The data are loaded once, when the first tournament is due.
  */
 import { runDartsTournament } from '../evaluate/darts-tournament.js';
-import { type PreparedData, prepareData, validationSplit } from '../evaluate/prepared-data.js';
+import type { PreparedData } from '../evaluate/prepared-data.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import { compileMixture } from '../space/mixture.js';
 import type { CompileTarget, SearchSpace } from '../space/space.js';
 import type { RunStore } from '../store/index.js';
 import { type SearchConfig, configuredProtocol } from './config.js';
+import { prepareSearchData } from './evaluators.js';
 import type { Strategy } from './strategy.js';
 
 export const DARTS_TOURNAMENT_EVENT = 'darts_tournament';
@@ -73,18 +74,7 @@ export class DartsTournamentHost<G> {
 
   private async prepared(): Promise<PreparedData> {
     if (this.data) return this.data;
-    const protocol = getProtocol(configuredProtocol(this.config));
-    const dataset = this.config.dataset;
-    this.data = await prepareData(dataset.name, {
-      ...(dataset.dataDir !== undefined ? { dataDir: dataset.dataDir } : {}),
-      ...(dataset.subset !== undefined ? { subset: dataset.subset } : {}),
-      testSubset: 1,
-      ...validationSplit(protocol, dataset.validationFraction),
-      standardise: protocol.standardise,
-      device: this.config.device,
-      splitSeed: this.config.seed,
-      log: this.log,
-    });
+    this.data = await prepareSearchData(this.config, this.log, { testSubset: 1 });
     if (!this.data.validation || this.data.validation.count === 0)
       throw new Error('a DARTS tournament needs validation data: set a validationFraction above 0');
     return this.data;
