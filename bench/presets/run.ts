@@ -111,30 +111,30 @@ function nascent(args: string[]): { seconds: number; output: string } {
   return { seconds: (Date.now() - started) / 1000, output };
 }
 
+/** R^2, on `examples` after the first `n`, of an LSTM trained on the first `n`. */
+async function heldOutR2(examples: readonly PredictorExample[], n: number): Promise<number> {
+  const heldOut = examples.slice(n);
+  const predictor = await AccuracyPredictor.train(examples.slice(0, n), { kind: 'lstm', seed: 1 });
+  return (
+    rSquared(
+      heldOut.map((e) => e.accuracy),
+      predictor.predict(heldOut),
+    ) ?? Number.NaN
+  );
+}
+
+/** The sizes in `at` that leave at least 20 models to score on. */
+const scorable = (examples: readonly PredictorExample[], at: readonly number[]): number[] =>
+  at.filter((n) => n <= examples.length - 20);
+
 /** R^2 of an LSTM trained on the first n models, on every model after them. */
 async function predictorQuality(
   examples: readonly PredictorExample[],
   at: readonly number[],
 ): Promise<{ trainedOn: number; heldOut: number; r2: number }[]> {
   const out: { trainedOn: number; heldOut: number; r2: number }[] = [];
-  for (const n of at) {
-    const heldOut = examples.slice(n);
-    if (n > examples.length - 20) break;
-    const predictor = await AccuracyPredictor.train(examples.slice(0, n), {
-      kind: 'lstm',
-      seed: 1,
-    });
-    const predicted = predictor.predict(heldOut);
-    out.push({
-      trainedOn: n,
-      heldOut: heldOut.length,
-      r2:
-        rSquared(
-          heldOut.map((e) => e.accuracy),
-          predicted,
-        ) ?? Number.NaN,
-    });
-  }
+  for (const n of scorable(examples, at))
+    out.push({ trainedOn: n, heldOut: examples.length - n, r2: await heldOutR2(examples, n) });
   return out;
 }
 
@@ -144,23 +144,10 @@ async function shuffledQuality(
   at: readonly number[],
 ): Promise<{ trainedOn: number; heldOut: number; r2: number[] }[]> {
   const out: { trainedOn: number; heldOut: number; r2: number[] }[] = [];
-  for (const n of at) {
-    if (n > examples.length - 20) break;
+  for (const n of scorable(examples, at)) {
     const r2: number[] = [];
-    for (const seed of [1, 2, 3]) {
-      const shuffled = new Random(seed).shuffle([...examples]);
-      const heldOut = shuffled.slice(n);
-      const predictor = await AccuracyPredictor.train(shuffled.slice(0, n), {
-        kind: 'lstm',
-        seed: 1,
-      });
-      r2.push(
-        rSquared(
-          heldOut.map((e) => e.accuracy),
-          predictor.predict(heldOut),
-        ) ?? Number.NaN,
-      );
-    }
+    for (const seed of [1, 2, 3])
+      r2.push(await heldOutR2(new Random(seed).shuffle([...examples]), n));
     out.push({ trainedOn: n, heldOut: examples.length - n, r2 });
   }
   return out;
