@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { writeIdx } from '../src/data/idx.js';
 import type { ImageDataset } from '../src/data/types.js';
 import type { IrNode } from '../src/space/ir.js';
@@ -84,4 +85,19 @@ export function conv(
     bias: true,
     ...extra,
   } as IrNode;
+}
+
+/**
+ * Fresh empty directories under one temporary root that is removed after the test file: call
+ * at the top level of a test file, then call the returned function for each new directory.
+ */
+export function scratchDirectories(prefix: string): () => string {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  let counter = 0;
+  return () => {
+    const dir = join(root, `d${counter++}`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
 }

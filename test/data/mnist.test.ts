@@ -1,7 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   FASHION_MNIST_CLASSES,
   FASHION_MNIST_SYSTEM_DIR,
@@ -11,20 +10,13 @@ import {
 import { encodeIdx, writeIdx } from '../../src/data/idx.js';
 import { MNIST_URL, loadMnist } from '../../src/data/mnist.js';
 import { DatasetError } from '../../src/data/types.js';
+import { scratchDirectories } from '../helpers.js';
 
-const root = mkdtempSync(join(tmpdir(), 'nascent-mnist-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const freshDir = scratchDirectories('nascent-mnist-');
 afterEach(() => {
   vi.unstubAllEnvs();
   vi.unstubAllGlobals();
 });
-
-let dirCounter = 0;
-function freshDir(): string {
-  const dir = join(root, `d${dirCounter++}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
 
 interface FakeSplit {
   images: Uint8Array;
