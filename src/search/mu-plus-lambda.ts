@@ -129,13 +129,20 @@ export class MuPlusLambda<G> extends GenerationalStrategy<G, Snapshot> {
 
   protected breed(): Proposal<G>[] {
     // After a DARTS tournament its winners survive, and the selection fills the other places.
+    // Winners go first into the pool, so a parent that is the same network as a winner is the
+    // duplicate dropped.
     const winners = this.tournamentWinners().slice(0, this.mu);
-    const rest = this.selectable().filter((member) => !winners.includes(member));
+    const pool = distinctPool(
+      this.space,
+      [...winners, ...this.selectable(), ...this.survivors],
+      this.mu,
+    );
     this.survivors = [
       ...winners,
-      ...this.select(
-        distinctPool(this.space, [...rest, ...this.survivors], this.mu - winners.length),
-      ).slice(0, this.mu - winners.length),
+      ...this.select(pool.filter((member) => !winners.includes(member))).slice(
+        0,
+        this.mu - winners.length,
+      ),
     ];
     const parents = this.survivors;
     const { space, target, random } = this.context();
