@@ -6,6 +6,7 @@
  *
  *   node dist/bench/presets/run.js --preset ge-mlp-mnist --final="--epochs 20 --seeds 1,2,3"
  *   node dist/bench/presets/run.js --preset express-cifar10 --search="--evaluations 300"
+ *   node dist/bench/presets/run.js --preset layers-cifar10 --compare="--epochs 10 --seeds 1"
  *   node dist/bench/presets/run.js --report
  *
  * For express-cifar10 it also measures the online predictor: an LSTM trained on the run's first
@@ -62,6 +63,17 @@ interface PresetResult {
     readonly testAccuracies: number[];
     readonly settings: Record<string, unknown>;
   };
+  /** `nascent compare`: the run's best and the baselines, trained under one budget. */
+  readonly compare?: {
+    readonly seconds: number;
+    readonly settings: Record<string, unknown>;
+    readonly entries: {
+      readonly name: string;
+      readonly role: string;
+      readonly params: number | null;
+      readonly testAccuracies: number[];
+    }[];
+  };
   readonly express?: {
     readonly modelsPerHour: number;
     readonly secondsPerModel: number;
@@ -87,6 +99,8 @@ const { values } = parseArgs({
     search: { type: 'string', default: '' },
     /** `nascent train-best` arguments; no final training when absent. */
     final: { type: 'string' },
+    /** `nascent compare` arguments (the best against the baselines); none when absent. */
+    compare: { type: 'string' },
     /** Measure an earlier run of the preset instead of searching again. */
     run: { type: 'string' },
     'r2-at': { type: 'string', default: '100,200,500,2000' },
@@ -208,6 +222,38 @@ async function measure(preset: string): Promise<void> {
       runs.close();
     }
   }
+  let compare: PresetResult['compare'];
+  if (values.compare !== undefined) {
+    const args = ['compare', runId, '--store', store, '--no-progress', ...split(values.compare)];
+    commands.push(`${NASCENT} ${args.join(' ')}`);
+    const { seconds } = nascent(args);
+    const runs = RunStore.open(store);
+    try {
+      const trainings = runs.finalTrainings(runId);
+      const settings = trainings.at(-1)?.settings ?? {};
+      // The trainings of this compare: those under the last one's budget (genome aside).
+      const budget = (s: Record<string, unknown>): string => JSON.stringify({ ...s, genome: null });
+      const same = trainings.filter((t) => budget(t.settings) === budget(settings));
+      const names = [...new Set(same.map((t) => t.name))];
+      compare = {
+        seconds,
+        settings: { ...settings, genome: null },
+        entries: names.map((name) => {
+          const mine = same.filter((t) => t.name === name);
+          return {
+            name,
+            role: mine[0]?.role ?? '',
+            params: (mine[0]?.metrics.params as number | undefined) ?? null,
+            testAccuracies: mine
+              .filter((t) => t.status === 'ok')
+              .map((t) => t.metrics.test_accuracy as number),
+          };
+        }),
+      };
+    } finally {
+      runs.close();
+    }
+  }
   const runs = RunStore.open(store);
   try {
     const evaluations = runs.evaluations(runId);
@@ -246,6 +292,7 @@ async function measure(preset: string): Promise<void> {
       evaluations: evaluations.length,
       bestValidation: best(ok),
       ...(final ? { final } : {}),
+      ...(compare ? { compare } : {}),
       ...(express ? { express } : {}),
       machine: machineInfo(),
       finishedAt: new Date().toISOString(),
@@ -274,18 +321,26 @@ function report(): void {
     const { mean, sd } = meanAndSd(tests);
     const reached = r.express
       ? `${r.express.modelsPerHour.toFixed(0)} models/h (${r.express.secondsPerModel.toFixed(1)} s training each); predictor R^2 on the later models ${r.express.r2.map((q) => `${q.r2.toFixed(2)} after ${q.trainedOn}`).join(', ') || '-'}, on random held-out models ${r.express.r2Shuffled.map((q) => `${q.r2.map((v) => v.toFixed(2)).join('/')} from ${q.trainedOn}`).join(', ') || '-'}; best val: random stage ${pct(r.express.bestRandom)}, genetic stage ${pct(r.express.bestGenetic)}`
-      : tests.length > 0
-        ? `test ${tests.map((t) => pct(t)).join(' / ')}${tests.length > 1 ? ` (mean ${pct(mean)} ± ${(sd * 100).toFixed(2)})` : ' (1 seed)'}`
-        : `best val ${pct(r.bestValidation)} (search only)`;
+      : r.compare
+        ? r.compare.entries
+            .map((e) => {
+              const m = meanAndSd(e.testAccuracies).mean;
+              return `${e.role === 'baseline' ? e.name : 'best'}: test ${e.testAccuracies.map((t) => pct(t)).join(' / ')}, ${e.params?.toLocaleString('en-US') ?? '?'} params${e.testAccuracies.length > 1 ? ` (mean ${pct(m)})` : ''}`;
+            })
+            .join('; ') +
+          ` (${String(r.compare.settings.epochs)} epochs, ${r.compare.settings.subset === null ? 'all' : String(r.compare.settings.subset)} training images, same for all)`
+        : tests.length > 0
+          ? `test ${tests.map((t) => pct(t)).join(' / ')}${tests.length > 1 ? ` (mean ${pct(mean)} ± ${(sd * 100).toFixed(2)})` : ' (1 seed)'}`
+          : `best val ${pct(r.bestValidation)} (search only)`;
     return [
       r.preset,
       o.original,
       o.bar,
       reached,
-      r.final?.params !== null && r.final?.params !== undefined
-        ? r.final.params.toLocaleString('en-US')
-        : '-',
-      `search ${minutes(r.searchSeconds)} (${r.evaluations} evaluations)${r.final ? `, final ${minutes(r.final.seconds)}` : ''}`,
+      (
+        r.final?.params ?? r.compare?.entries.find((e) => e.role === 'candidate')?.params
+      )?.toLocaleString('en-US') ?? '-',
+      `search ${minutes(r.searchSeconds)} (${r.evaluations} evaluations)${r.final ? `, final ${minutes(r.final.seconds)}` : ''}${r.compare ? `, compare ${minutes(r.compare.seconds)}` : ''}`,
       `${r.machine.cpus} x ${r.machine.cpuModel}`,
     ];
   });

@@ -152,6 +152,37 @@ for (const seed of seeds) {
 }
 const mean = (xs: number[]): string =>
   xs.length === 0 ? 'n/a' : (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2);
+
+/**
+ * The seeds together: each variant's best-so-far curve averaged over the seeds that ran it and
+ * plain (cut to the shortest), and the trained candidates its average took to reach plain's
+ * average final best. Single seeds hinge on one lucky training; the average less so.
+ */
+const averageCurve = (curves: readonly (readonly number[])[]): number[] => {
+  const length = Math.min(...curves.map((c) => c.length));
+  return Array.from(
+    { length },
+    (_, i) => curves.reduce((sum, c) => sum + (c[i] as number), 0) / curves.length,
+  );
+};
+const averaged: string[] = [];
+for (const variant of VARIANTS) {
+  if (variant === 'plain') continue;
+  const paired = seeds.filter((seed) =>
+    ['plain', variant].every((v) => results.some((r) => r.seed === seed && r.variant === v)),
+  );
+  if (paired.length === 0) continue;
+  const curveOf = (v: Variant, seed: number): number[] =>
+    results.find((r) => r.seed === seed && r.variant === v)?.curve ?? [];
+  const plainCurve = averageCurve(paired.map((seed) => curveOf('plain', seed)));
+  const variantCurve = averageCurve(paired.map((seed) => curveOf(variant, seed)));
+  const target = plainCurve.at(-1) ?? 1;
+  const needed = neededFor(variantCurve, target);
+  const plainNeeded = neededFor(plainCurve, target) ?? plainCurve.length;
+  averaged.push(
+    `- ${variant} (seeds ${paired.join(', ')}): average best ${(variantCurve.at(-1) ?? 0).toFixed(4)} after ${variantCurve.length} trained against plain's ${target.toFixed(4)} after ${plainCurve.length}; ${needed !== undefined ? `reached plain's average best after ${needed} trained where plain needed ${plainNeeded} (ratio ${(needed / plainNeeded).toFixed(2)})` : 'did not reach it'}.`,
+  );
+}
 const body = [
   `## Pre-screening by proxies or predictor vs plain ${strategy === 'ga' ? 'evolution' : 'random search'} (issue: proxies and predictor)`,
   '',
@@ -166,6 +197,10 @@ const body = [
   ),
   '',
   `Mean ratio of trained candidates needed (where reached): vote ${mean(ratios.vote)}, predictor ${mean(ratios.predictor)}${ratios.operators.length > 0 || results.some((r) => r.variant === 'operators') ? `, operators ${mean(ratios.operators)}` : ''} (plain: 1 by definition).`,
+  '',
+  'Best-so-far curves averaged over the seeds (each against plain on the same seeds):',
+  '',
+  ...averaged,
 ].join('\n');
 writeSection(
   values.out ?? 'BENCHMARKS.md',

@@ -12,6 +12,11 @@
  * `crossoverProbability` giving two children, each mutated with probability
  * `mutationProbability`; when there is no crossover both parents are mutated, so no child is an
  * unmodified copy. Candidates rank by `ranking.ts` (feasible first, then the first objective).
+ *
+ * With a pre-screen (the search proposes more than it trains), the candidates the screen kept
+ * from training are not parents: they carry no measured fitness, and at the worst fitness they
+ * would still win the tournaments drawn among themselves. Breeding draws from the trained ones
+ * (unless fewer than two were trained).
  */
 import { z } from 'zod';
 import {
@@ -32,7 +37,7 @@ import {
 } from './common.js';
 import { dartsTournamentOption, generationFields, GenerationalStrategy } from './generational.js';
 import { compareKeys, rankingKey, type RankingKey } from './ranking.js';
-import type { Evaluated, Proposal } from './strategy.js';
+import { type Evaluated, type Proposal, SCREENED_OUT_METRIC } from './strategy.js';
 
 export interface GeneticAlgorithmOptions<G> extends BaseStrategyOptions<G> {
   /** Candidates per generation, elites included (default 20, at least 2). */
@@ -114,7 +119,9 @@ export class GeneticAlgorithm<G> extends GenerationalStrategy<G, Snapshot> {
   }
 
   protected breed(): Proposal<G>[] {
-    const pool = this.population();
+    const everyone = this.population();
+    const trained = everyone.filter((m) => m.metrics[SCREENED_OUT_METRIC] === undefined);
+    const pool = trained.length >= 2 ? trained : everyone;
     const keys = pool.map((m) => rankingKey(m, this.objectives, this.constraints));
     const compare = (i: number, j: number): number =>
       compareKeys(keys[i] as RankingKey, keys[j] as RankingKey);

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { UnmatchedResultError } from '../../src/search/common.js';
 import { GeneticAlgorithm } from '../../src/search/genetic.js';
-import type { Evaluated, Objective, Proposal } from '../../src/search/strategy.js';
+import {
+  type Evaluated,
+  type Objective,
+  type Proposal,
+  SCREENED_OUT_METRIC,
+} from '../../src/search/strategy.js';
 import { accuracyOf, drive, evaluate, mean, target, toySpace, type Toy } from './toy.js';
 
 const objectives: Objective[] = [{ metric: 'accuracy', direction: 'maximize' }];
@@ -149,6 +154,32 @@ describe('GeneticAlgorithm', () => {
     });
     strategy.tell(told);
     for (const elite of strategy.elites()) expect(elite.status).toBe('ok');
+  });
+
+  it('breeds only from trained candidates when a screen kept most of a generation from training', () => {
+    const strategy = ga({ populationSize: 24, elitism: 1, tournamentSize: 3 });
+    // The screen trained 8 of 24; the other 16 are told as killed with no accuracy.
+    const told = strategy.ask(100).map((p, i): Evaluated<Toy> => {
+      const e = evaluate(p, `c${String(i)}`);
+      return i < 8 ? e : { ...e, status: 'killed', metrics: { [SCREENED_OUT_METRIC]: 1 } };
+    });
+    strategy.tell(told);
+    const trained = new Set(told.slice(0, 8).map((e) => e.id));
+    const children = strategy.ask(100);
+    expect(children).toHaveLength(23);
+    const parents = children.flatMap((c) => c.parents);
+    expect(parents.length).toBeGreaterThan(23);
+    for (const id of parents) expect(trained.has(id)).toBe(true);
+    // Without the screen's mark, killed candidates still take part (and win some tournaments).
+    const unmarked = ga({ populationSize: 24, elitism: 1, tournamentSize: 3 });
+    unmarked.tell(
+      unmarked.ask(100).map((p, i): Evaluated<Toy> => {
+        const e = evaluate(p, `c${String(i)}`);
+        return i < 8 ? e : { ...e, status: 'killed', metrics: {} };
+      }),
+    );
+    const unmarkedParents = unmarked.ask(100).flatMap((c) => c.parents);
+    expect(unmarkedParents.some((id) => !trained.has(id))).toBe(true);
   });
 
   it('drives with the shared helper', () => {
