@@ -121,6 +121,12 @@ async function runWithStore(
     store.setRunStatus(runId, 'running');
     store.logEvent(runId, 'resumed', `resumed with budget ${JSON.stringify(config.budget)}`);
   } else {
+    // Strategy options are the strategy's to validate: a wrong one (e.g. from `--set`) is
+    // reported now, before a run is recorded and a dataset loaded.
+    createStrategy(
+      config.strategy.name,
+      strategyOptionsFor(config, createSpace(config.space), datasetTarget(config)),
+    );
     runId = store.createRun({
       ...(config.name ? { name: uniqueRunName(store, config.name) } : {}),
       space: config.space.name,
@@ -159,6 +165,31 @@ async function runWithStore(
     screen?.close();
     await owned?.close();
   }
+}
+
+/** What the configured strategy is constructed with. */
+function strategyOptionsFor(
+  config: SearchConfig,
+  space: SearchSpace<SpaceGenome>,
+  target: CompileTarget,
+) {
+  return {
+    space,
+    target,
+    objectives: config.objectives,
+    constraints: config.constraints,
+    seed: config.seed,
+    populationSize: config.strategy.populationSize,
+    ...config.strategy.options,
+    ...(config.strategy.dartsTournament
+      ? {
+          dartsTournament: {
+            every: config.strategy.dartsTournament.every,
+            size: config.strategy.dartsTournament.size,
+          },
+        }
+      : {}),
+  };
 }
 
 /** The configured name, or `name-2`, `name-3`, ... when the store already has a run of that name. */
@@ -273,23 +304,7 @@ class SearchLoop {
   }
 
   private strategyOptions() {
-    return {
-      space: this.space,
-      target: this.target,
-      objectives: this.config.objectives,
-      constraints: this.config.constraints,
-      seed: this.config.seed,
-      populationSize: this.config.strategy.populationSize,
-      ...this.config.strategy.options,
-      ...(this.config.strategy.dartsTournament
-        ? {
-            dartsTournament: {
-              every: this.config.strategy.dartsTournament.every,
-              size: this.config.strategy.dartsTournament.size,
-            },
-          }
-        : {}),
-    };
+    return strategyOptionsFor(this.config, this.space, this.target);
   }
 
   /** Why the run must stop now, or undefined. */

@@ -255,6 +255,24 @@ describe('nascent search', () => {
     expect(resumed.reason).toBe('3 generations done');
   });
 
+  it('refuses a wrong strategy option before it records a run or loads a dataset', async () => {
+    const path = tempStore();
+    const base = config(path);
+    const wrong = {
+      ...base,
+      // A data directory with nothing in it: loading the dataset first would fail on it instead.
+      dataset: { ...base.dataset, dataDir: join(tmpdir(), 'nascent-no-such-dataset') },
+      strategy: { ...base.strategy, options: { tournamentSize: 'three' } },
+    };
+    await expect(runSearch({ config: wrong })).rejects.toThrow(/tournamentSize/);
+    const store = RunStore.open(path);
+    try {
+      expect(store.listRuns()).toHaveLength(0);
+    } finally {
+      store.close();
+    }
+  });
+
   it('explains a bad configuration', () => {
     expect(() => loadSearchConfig(undefined, { population: 1, generations: 1 })).toThrow(
       /strategy\.populationSize/,
