@@ -328,7 +328,7 @@ function report(): void {
               return `${e.role === 'baseline' ? e.name : 'best'}: test ${e.testAccuracies.map((t) => pct(t)).join(' / ')}, ${e.params?.toLocaleString('en-US') ?? '?'} params${e.testAccuracies.length > 1 ? ` (mean ${pct(m)})` : ''}`;
             })
             .join('; ') +
-          ` (${String(r.compare.settings.epochs)} epochs, ${r.compare.settings.subset === null ? 'all' : String(r.compare.settings.subset)} training images, same for all)`
+          ` (${String(r.compare.settings.epochs)} epochs, ${r.compare.settings.subset === null ? 'all' : String(r.compare.settings.subset)} training images${r.compare.settings.augment ? ', crops and flips' : ''}, same for all)`
         : tests.length > 0
           ? `test ${tests.map((t) => pct(t)).join(' / ')}${tests.length > 1 ? ` (mean ${pct(mean)} ± ${(sd * 100).toFixed(2)})` : ' (1 seed)'}`
           : `best val ${pct(r.bestValidation)} (search only)`;
