@@ -30,13 +30,13 @@ export interface Proposal<G> {
   readonly operator: string;
 }
 
-/** A proposal after evaluation, as the strategy is told it. */
 /**
  * Set to 1 in the metrics of a candidate that a pre-screen (src/search/screen.ts) kept from
  * training: it is told as killed but carries no measured accuracy.
  */
 export const SCREENED_OUT_METRIC = 'screened_out';
 
+/** A proposal after evaluation, as the strategy is told it. */
 export interface Evaluated<G> {
   readonly id: string;
   readonly genome: G;
