@@ -51,6 +51,8 @@ const ORIGINALS: Readonly<Record<string, { original: string; bar: string }>> = {
 
 interface PresetResult {
   readonly preset: string;
+  /** The row's name when not the preset's (e.g. the same preset on a GPU). */
+  readonly label?: string;
   readonly runId: string;
   readonly commands: string[];
   readonly searchSeconds: number;
@@ -89,6 +91,8 @@ interface PresetResult {
     readonly bestGenetic: number | null;
   };
   readonly machine: MachineInfo;
+  /** The machine the search ran on, when not the one that measured it. */
+  readonly searchMachine?: string;
   readonly finishedAt: string;
 }
 
@@ -104,6 +108,12 @@ const { values } = parseArgs({
     /** Measure an earlier run of the preset instead of searching again. */
     run: { type: 'string' },
     'r2-at': { type: 'string', default: '100,200,500,2000' },
+    /** The name of the store and result files, and of the table row (default: the preset's). */
+    as: { type: 'string' },
+    /** With --run: the machine the run was made on, when not this one (e.g. a GPU machine). */
+    machine: { type: 'string' },
+    /** With --run: the commands that made the run, when not recorded here. */
+    command: { type: 'string', multiple: true },
     dir: { type: 'string', default: 'runs/bench-presets' },
     results: { type: 'string', default: 'bench/presets/results' },
     report: { type: 'boolean', default: false },
@@ -169,15 +179,17 @@ async function shuffledQuality(
 
 async function measure(preset: string): Promise<void> {
   mkdirSync(values.dir, { recursive: true });
-  const store = join(values.dir, `${preset}.db`);
-  const resultFile = join(values.results, `${preset}.json`);
+  const name = values.as ?? preset;
+  const store = join(values.dir, `${name}.db`);
+  const resultFile = join(values.results, `${name}.json`);
   // Measuring an earlier run again keeps the search command and time recorded for it.
   const earlier =
     values.run !== undefined && existsSync(resultFile)
       ? (JSON.parse(readFileSync(resultFile, 'utf8')) as PresetResult)
       : undefined;
   const reuse = earlier?.runId === values.run ? earlier : undefined;
-  const commands: string[] = reuse ? reuse.commands.filter((c) => c.includes(' search ')) : [];
+  const commands: string[] =
+    values.command ?? (reuse ? reuse.commands.filter((c) => c.includes(' search ')) : []);
   let runId = values.run;
   let searchSeconds = reuse?.searchSeconds ?? 0;
   if (runId === undefined) {
@@ -286,6 +298,7 @@ async function measure(preset: string): Promise<void> {
     }
     const result: PresetResult = {
       preset,
+      ...(values.as !== undefined ? { label: values.as } : {}),
       runId,
       commands,
       searchSeconds,
@@ -295,6 +308,7 @@ async function measure(preset: string): Promise<void> {
       ...(compare ? { compare } : {}),
       ...(express ? { express } : {}),
       machine: machineInfo(),
+      ...(values.machine !== undefined ? { searchMachine: values.machine } : {}),
       finishedAt: new Date().toISOString(),
     };
     mkdirSync(values.results, { recursive: true });
@@ -333,7 +347,7 @@ function report(): void {
           ? `test ${tests.map((t) => pct(t)).join(' / ')}${tests.length > 1 ? ` (mean ${pct(mean)} ± ${(sd * 100).toFixed(2)})` : ' (1 seed)'}`
           : `best val ${pct(r.bestValidation)} (search only)`;
     return [
-      r.preset,
+      r.label ?? r.preset,
       o.original,
       o.bar,
       reached,
@@ -341,11 +355,11 @@ function report(): void {
         r.final?.params ?? r.compare?.entries.find((e) => e.role === 'candidate')?.params
       )?.toLocaleString('en-US') ?? '-',
       `search ${minutes(r.searchSeconds)} (${r.evaluations} evaluations)${r.final ? `, final ${minutes(r.final.seconds)}` : ''}${r.compare ? `, compare ${minutes(r.compare.seconds)}` : ''}`,
-      `${r.machine.cpus} x ${r.machine.cpuModel}`,
+      r.searchMachine ?? `${r.machine.cpus} x ${r.machine.cpuModel}`,
     ];
   });
   const commands = results.flatMap((r) => [
-    `# ${r.preset} (run ${r.runId}, ${r.finishedAt.slice(0, 10)})`,
+    `# ${r.label ?? r.preset} (run ${r.runId}, ${r.finishedAt.slice(0, 10)}${r.searchMachine !== undefined ? `, on ${r.searchMachine}` : ''})`,
     ...r.commands,
   ]);
   const body = [
