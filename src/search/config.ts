@@ -136,8 +136,8 @@ export const searchConfigSchema = z
           .object({
             /**
              * `vote` (proxies), `predictor` (a trained predictor directory) or `online` (an LSTM
-             * predictor the run refits on its own trained candidates before each screening, once
-             * it has `minExamples`; until then every candidate is trained).
+             * predictor the run refits on its own trained candidates before a screening, once it
+             * has `minExamples`; until then every candidate is trained).
              */
             by: z.enum(['vote', 'predictor', 'online']).default('vote'),
             proxies: z
@@ -149,6 +149,12 @@ export const searchConfigSchema = z
             keep: z.number().int().min(1),
             /** `online`: trained candidates needed before the predictor screens. */
             minExamples: z.number().int().min(4).default(20),
+            /**
+             * `online`: refit only once the trained candidates have grown by this fraction since
+             * the last fit (0: whenever there are new ones). A refit trains the LSTM afresh on
+             * every example, so refitting each generation costs time that grows with the run.
+             */
+            refitGrowth: z.number().min(0).max(10).default(0.1),
             /** Images the proxies see (one seeded mini-batch of the training set). */
             batchSize: z.number().int().min(2).default(64),
           })

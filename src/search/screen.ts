@@ -4,8 +4,8 @@
  * - `vote`: the rank vote of training-free proxies over the generation (relative to it);
  * - `predictor`: the accuracy a trained predictor (`nascent predictor train`) expects;
  * - `online`: the accuracy an LSTM predictor expects that the search refits on its own trained
- *   candidates before each screening ({@link CandidateScreen.refit}), once it has
- *   `minExamples` of them; before that, every candidate is kept.
+ *   candidates ({@link CandidateScreen.refit}), once it has `minExamples` of them and then
+ *   whenever they have grown by `refitGrowth`; before the first fit, every candidate is kept.
  *
  * The proxies see one seeded mini-batch of the configured dataset's training images, which the
  * screen loads itself, so screening works with every evaluator (local, queue, table).
@@ -80,11 +80,17 @@ export class CandidateScreen {
 
   /**
    * The online predictor: refits an LSTM on the run's trained candidates, when there are at least
-   * `minExamples` and more than at the last fit. Returns whether it refitted.
+   * `minExamples` and, since the last fit, more of them by at least `refitGrowth` (a fraction).
+   * Returns whether it refitted.
    */
   async refit(examples: readonly PredictorExample[]): Promise<boolean> {
     if (this.settings.by !== 'online') return false;
     if (examples.length < this.settings.minExamples || examples.length <= this.fittedOn)
+      return false;
+    if (
+      this.predictor !== undefined &&
+      examples.length < this.fittedOn * (1 + this.settings.refitGrowth)
+    )
       return false;
     this.predictor = await AccuracyPredictor.train(examples, {
       kind: 'lstm',

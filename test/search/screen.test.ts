@@ -218,7 +218,14 @@ describe('pre-screening', () => {
         ...base,
         evaluation: {
           ...base.evaluation,
-          screen: { by: 'online', keep: 2, minExamples: 6, proxies: [], batchSize: 64 },
+          screen: {
+            by: 'online',
+            keep: 2,
+            minExamples: 6,
+            refitGrowth: 0.1,
+            proxies: [],
+            batchSize: 64,
+          },
         },
       },
     });
@@ -246,6 +253,39 @@ describe('pre-screening', () => {
       expect(refits.map((e) => e.message)).toEqual([
         'online predictor refitted on 6 trained candidates',
         'online predictor refitted on 8 trained candidates',
+      ]);
+    } finally {
+      runs.close();
+    }
+  });
+
+  it('refits the online predictor only once the trained candidates have grown by refitGrowth', async () => {
+    const store = join(tempDir(), 'runs.db');
+    const base = config(store, { generations: 4 });
+    const { runId } = await runSearch({
+      config: {
+        ...base,
+        evaluation: {
+          ...base.evaluation,
+          screen: {
+            by: 'online',
+            keep: 2,
+            minExamples: 6,
+            refitGrowth: 0.5,
+            proxies: [],
+            batchSize: 64,
+          },
+        },
+      },
+    });
+    const runs = RunStore.open(store);
+    try {
+      // 6 trained, then 2 a generation: 8 is under 6 x 1.5, 10 is not.
+      expect(runs.evaluations(runId).filter((e) => e.status === 'ok')).toHaveLength(12);
+      const refits = runs.events(runId).filter((e) => e.kind === 'predictor');
+      expect(refits.map((e) => e.message)).toEqual([
+        'online predictor refitted on 6 trained candidates',
+        'online predictor refitted on 10 trained candidates',
       ]);
     } finally {
       runs.close();
