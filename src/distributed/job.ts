@@ -8,7 +8,11 @@ import { z } from 'zod';
 import { DATASET_NAMES } from '../data/registry.js';
 import type { EpochRecord } from '../engine/engine.js';
 import type { TrainingProtocol } from '../evaluate/protocols.js';
-import type { CandidateResult, EvaluationRequest } from '../search/candidate-evaluator.js';
+import {
+  type CandidateResult,
+  type EvaluationRequest,
+  augmentationIdentity,
+} from '../search/candidate-evaluator.js';
 import type { Architecture } from '../space/ir.js';
 
 /** Format tag of the job payload; a worker refuses jobs of another format. */
@@ -57,6 +61,12 @@ const jobSchema = z.object({
   killBelow: z
     .object({ epoch: z.number().int().min(1), accuracy: z.number().min(0).max(1) })
     .nullable(),
+  /** Absent from jobs of coordinators that never augment (and older ones). */
+  augment: z
+    .object({ cropPadding: z.number().int().min(0).max(16), flip: z.boolean() })
+    .strict()
+    .nullable()
+    .default(null),
   seed: z.number().int().min(0),
 });
 
@@ -72,6 +82,7 @@ export interface EvaluationJob {
   readonly epochs: number;
   readonly maxStepsPerEpoch: number | null;
   readonly killBelow: { readonly epoch: number; readonly accuracy: number } | null;
+  readonly augment: { readonly cropPadding: number; readonly flip: boolean } | null;
   readonly seed: number;
 }
 
@@ -89,6 +100,7 @@ export function jobFromRequest(request: EvaluationRequest, dataset: QueueDataset
     epochs: s.epochs,
     maxStepsPerEpoch: s.maxStepsPerEpoch ?? null,
     killBelow: s.killBelow ?? null,
+    augment: augmentationIdentity(s.augment),
     seed: s.seed,
   };
 }
@@ -109,6 +121,8 @@ export function jobId(job: EvaluationJob): string {
         job.epochs,
         job.maxStepsPerEpoch,
         job.killBelow,
+        // Only when set, so the ids of jobs without augmentation stay what they were.
+        ...(job.augment ? [job.augment] : []),
         job.seed,
       ]),
     )

@@ -289,6 +289,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
               ? { maxStepsPerEpoch: payload.maxStepsPerEpoch }
               : {}),
             ...(payload.killBelow !== null ? { killBelow: payload.killBelow } : {}),
+            ...(payload.augment !== null ? { augment: payload.augment } : {}),
             seed: payload.seed,
             threads,
             device,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { EpochRecord, Network, WeightMap } from '../engine/engine.js';
 import type { PreparedData } from '../evaluate/prepared-data.js';
 import type { TrainingProtocol } from '../evaluate/protocols.js';
-import { trainArchitecture } from '../evaluate/train.js';
+import { type Augmentation, trainArchitecture } from '../evaluate/train.js';
 import type { Architecture } from '../space/ir.js';
 import type { EvaluationStatus } from './strategy.js';
 
@@ -16,6 +16,8 @@ export interface EvaluationSettings {
   readonly epochs: number;
   readonly maxStepsPerEpoch?: number;
   readonly killBelow?: { readonly epoch: number; readonly accuracy: number };
+  /** Crops and flips of the training batches (none when absent). */
+  readonly augment?: Augmentation;
   readonly seed: number;
   readonly threads?: number;
   readonly device: string;
@@ -132,6 +134,7 @@ export function evaluationKey(
   settings: EvaluationSettings,
   evaluator?: Readonly<Record<string, unknown>>,
 ): string {
+  const augment = augmentationIdentity(settings.augment);
   const identity = {
     ...(evaluator ? { evaluator } : {}),
     dataset,
@@ -139,9 +142,20 @@ export function evaluationKey(
     epochs: settings.epochs,
     maxStepsPerEpoch: settings.maxStepsPerEpoch ?? null,
     killBelow: settings.killBelow ?? null,
+    // Only when set, so the keys of runs without augmentation stay what they were.
+    ...(augment ? { augment } : {}),
     seed: settings.seed,
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 24);
+}
+
+/** The augmentation as it identifies an evaluation: null when it changes nothing. */
+export function augmentationIdentity(
+  augment: Augmentation | undefined,
+): { cropPadding: number; flip: boolean } | null {
+  const cropPadding = augment?.cropPadding ?? 0;
+  const flip = augment?.flip ?? false;
+  return cropPadding > 0 || flip ? { cropPadding, flip } : null;
 }
 
 /**
@@ -191,6 +205,7 @@ export async function evaluateCandidate(
       },
       seed: settings.seed,
       ...(settings.threads ? { threads: settings.threads } : {}),
+      ...(settings.augment ? { augment: settings.augment } : {}),
       device: settings.device,
       beforeTraining: (built) => {
         network = built;

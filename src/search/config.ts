@@ -128,6 +128,19 @@ export const searchConfigSchema = z
           .optional(),
         inheritWeights: z.boolean().default(false),
         /**
+         * Augmentation of each candidate's training batches, as in final training: random crops
+         * with `cropPadding` black pixels on each side, and left-right flips (for CIFAR-like
+         * images). A search trained without it favours networks that fit a few epochs of
+         * unaugmented data, which are not the ones that do best when trained with it.
+         */
+        augment: z
+          .object({
+            cropPadding: z.number().int().min(1).max(16).optional(),
+            flip: z.boolean().default(false),
+          })
+          .strict()
+          .optional(),
+        /**
          * Pre-screening: score each generation's candidates without training them (a rank vote
          * of training-free proxies, or a trained accuracy predictor) and train only the best
          * `keep`; the rest are recorded as killed, with their scores.

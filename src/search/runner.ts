@@ -269,6 +269,7 @@ class SearchLoop {
         ? { maxStepsPerEpoch: config.evaluation.maxStepsPerEpoch }
         : {}),
       ...(config.evaluation.killBelow ? { killBelow: config.evaluation.killBelow } : {}),
+      ...(config.evaluation.augment ? { augment: config.evaluation.augment } : {}),
       seed: config.seed,
       threads: config.pool.threads ?? Math.max(1, Math.floor(cores / config.pool.size)),
       device: config.device,

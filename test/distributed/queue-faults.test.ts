@@ -21,6 +21,7 @@ import {
   redisServer,
   request,
   runCleanup,
+  small,
   tooWide,
   worker,
 } from './fixtures.js';
@@ -52,6 +53,31 @@ describe('queue faults', () => {
     const { state, job: stored } = await job(redis.url, jobId(jobFromRequest(bad, dataset)));
     expect(state).toBe('completed');
     expect(stored?.attemptsStarted).toBe(1);
+  });
+
+  it('sends the augmentation with the job: the worker trains with it, under another job id', async () => {
+    const redis = await redisServer();
+    await worker(redis.url);
+    const dataset = queueDataset(config(redis.url));
+    const evaluator = await QueueEvaluator.connect({ url: redis.url, dataset, inFlight: 1 });
+    cleanup.push(() => evaluator.close());
+    const plain = request('aug-c1', small);
+    const augmented = {
+      ...plain,
+      settings: { ...plain.settings, augment: { cropPadding: 2, flip: true } },
+    };
+    const plainJob = jobFromRequest(plain, dataset);
+    const augmentedJob = jobFromRequest(augmented, dataset);
+    expect(plainJob.augment).toBeNull();
+    expect(augmentedJob.augment).toEqual({ cropPadding: 2, flip: true });
+    expect(jobId(augmentedJob)).not.toBe(jobId(plainJob));
+    const [plainResult, augmentedResult] = [
+      await evaluator.evaluate(plain),
+      await evaluator.evaluate(augmented),
+    ];
+    expect(plainResult.status).toBe('ok');
+    expect(augmentedResult.status).toBe('ok');
+    expect(augmentedResult.metrics.val_loss).not.toBe(plainResult.metrics.val_loss);
   });
 
   it('records a job that keeps throwing as failed after 3 attempts', async () => {

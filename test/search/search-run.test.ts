@@ -92,6 +92,38 @@ describe('nascent search', () => {
     }
   });
 
+  it('trains candidates with the configured augmentation, under an evaluation key of its own', async () => {
+    const firstGeneration = async (path: string, set: string[] = []) => {
+      const { runId } = await runSearch({
+        config: config(path, { inheritWeights: false, generations: 1, set }),
+      });
+      const store = RunStore.open(path);
+      try {
+        return store.evaluations(runId).map((e) => ({
+          key: e.evaluationKey,
+          trained: e.reusedFrom === null && e.fidelity > 0,
+          loss: e.metrics.val_loss,
+        }));
+      } finally {
+        store.close();
+      }
+    };
+    const plain = await firstGeneration(tempStore());
+    const plainAgain = await firstGeneration(tempStore());
+    const shared = tempStore();
+    await firstGeneration(shared);
+    const augmented = await firstGeneration(shared, [
+      'evaluation.augment.flip=true',
+      'evaluation.augment.cropPadding=2',
+    ]);
+    // Training is deterministic for a seed, so a different result comes from the augmentation.
+    expect(plainAgain.map((e) => e.loss)).toEqual(plain.map((e) => e.loss));
+    expect(augmented).toHaveLength(4);
+    // Not reused from the unaugmented run in the same store: trained again, under another key.
+    expect(augmented.every((e) => e.trained && e.key !== plain[0]?.key)).toBe(true);
+    expect(augmented.map((e) => e.loss)).not.toEqual(plain.map((e) => e.loss));
+  });
+
   it('resumes a run killed with SIGKILL in the middle of a training, losing nothing', async () => {
     const path = tempStore();
     const args = [
