@@ -91,6 +91,12 @@ architectureOptions(
   .option('--seed <n>', 'seed of initialisation and shuffling', integer('--seed', 0), 0)
   .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').default('cpu'))
   .option(
+    '--crop-padding <n>',
+    'augment: random crops after padding each side with n black pixels (e.g. 4 for CIFAR-10)',
+    integer('--crop-padding', 0),
+  )
+  .option('--flip', 'augment: random horizontal flips (for CIFAR-like data)')
+  .option(
     '--save <file>',
     'save the trained model (architecture + weights, .safetensors) for nascent export and predict',
   )

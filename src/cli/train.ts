@@ -18,12 +18,24 @@ export interface TrainCommandOptions extends ArchitectureSource {
   threads?: number;
   seed: number;
   device: string;
+  /** Augmentation: crop padding in pixels, horizontal flips. */
+  cropPadding?: number;
+  flip?: boolean;
   save?: string;
   json?: boolean;
   progress: boolean;
 }
 
 export class TrainingFailed extends Error {}
+
+/** `, crops (padding 4) and flips` and the like, for the opening line. */
+function augmentationNote(options: { cropPadding?: number; flip?: boolean }): string {
+  const parts = [
+    ...(options.cropPadding ? [`crops (padding ${options.cropPadding})`] : []),
+    ...(options.flip ? ['flips'] : []),
+  ];
+  return parts.length > 0 ? `, ${parts.join(' and ')}` : '';
+}
 
 /** Classes the network outputs (0 when its output is not a flat vector). */
 function architectureClasses(network: Network): number {
@@ -71,7 +83,7 @@ export async function trainCommand(options: TrainCommandOptions): Promise<string
     const info = engineInfo();
     log(
       `training on ${data.train.count} images (validation ${data.validation?.count ?? 0}, test ${data.test.count}) ` +
-        `with protocol ${protocol.name}, ${epochs} epochs, seed ${options.seed}, libtorch ${info.torchVersion} on ${options.device}`,
+        `with protocol ${protocol.name}, ${epochs} epochs, seed ${options.seed}${augmentationNote(options)}, libtorch ${info.torchVersion} on ${options.device}`,
     );
   }
   const bar =
@@ -92,6 +104,14 @@ export async function trainCommand(options: TrainCommandOptions): Promise<string
       budget: { epochs },
       seed: options.seed,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.cropPadding || options.flip
+        ? {
+            augment: {
+              ...(options.cropPadding ? { cropPadding: options.cropPadding } : {}),
+              ...(options.flip ? { flip: true } : {}),
+            },
+          }
+        : {}),
       device: options.device,
       progressEvery: 20,
       onProgress: (event) => {
