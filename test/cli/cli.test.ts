@@ -57,6 +57,31 @@ describe('nascent train', () => {
     expect(existsSync(save)).toBe(true);
   });
 
+  it('trains with crops and flips when asked (--crop-padding, --flip)', async () => {
+    const dataDir = fakeFashionMnist(300, 50);
+    const train = async (augment: { cropPadding?: number; flip?: boolean }) => {
+      const out = await trainCommand({
+        genome: GENOME,
+        dataset: 'fashion-mnist',
+        dataDir,
+        protocol: 'standard',
+        epochs: 2,
+        seed: 1,
+        threads: 1,
+        device: 'cpu',
+        progress: false,
+        json: true,
+        ...augment,
+      });
+      const { report } = JSON.parse(out) as { report: { epochs: Array<{ trainLoss: number }> } };
+      return report.epochs.map((epoch) => epoch.trainLoss);
+    };
+    const plain = await train({});
+    // Same seed, same data: only the augmentation can make the training losses differ.
+    expect(await train({})).toEqual(plain);
+    expect(await train({ cropPadding: 3, flip: true })).not.toEqual(plain);
+  });
+
   it('names a missing data set and how to get it', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'nascent-empty-'));
     await expect(
