@@ -135,6 +135,16 @@ function nascent(args: string[]): { seconds: number; output: string } {
   return { seconds: (Date.now() - started) / 1000, output };
 }
 
+/** Runs `read` on the store at `path`, closing it afterwards. */
+async function withStore<T>(path: string, read: (runs: RunStore) => T | Promise<T>): Promise<T> {
+  const runs = RunStore.open(path);
+  try {
+    return await read(runs);
+  } finally {
+    runs.close();
+  }
+}
+
 /** R^2, on `examples` after the first `n`, of an LSTM trained on the first `n`. */
 async function heldOutR2(examples: readonly PredictorExample[], n: number): Promise<number> {
   const heldOut = examples.slice(n);
@@ -213,15 +223,14 @@ async function measure(preset: string): Promise<void> {
     const args = ['train-best', runId, '--store', store, '--no-progress', ...split(values.final)];
     commands.push(`${NASCENT} ${args.join(' ')}`);
     const { seconds } = nascent(args);
-    const runs = RunStore.open(store);
-    try {
+    final = await withStore(store, (runs) => {
       const trainings = runs.finalTrainings(runId).filter((t) => t.role === 'candidate');
       const last = trainings.at(-1);
       const same = trainings.filter(
         (t) =>
           t.name === last?.name && JSON.stringify(t.settings) === JSON.stringify(last?.settings),
       );
-      final = {
+      return {
         seconds,
         name: last?.name ?? '',
         params: (last?.metrics.params as number | undefined) ?? null,
@@ -230,24 +239,21 @@ async function measure(preset: string): Promise<void> {
           .map((t) => t.metrics.test_accuracy as number),
         settings: last?.settings ?? {},
       };
-    } finally {
-      runs.close();
-    }
+    });
   }
   let compare: PresetResult['compare'];
   if (values.compare !== undefined) {
     const args = ['compare', runId, '--store', store, '--no-progress', ...split(values.compare)];
     commands.push(`${NASCENT} ${args.join(' ')}`);
     const { seconds } = nascent(args);
-    const runs = RunStore.open(store);
-    try {
+    compare = await withStore(store, (runs) => {
       const trainings = runs.finalTrainings(runId);
       const settings = trainings.at(-1)?.settings ?? {};
       // The trainings of this compare: those under the last one's budget (genome aside).
       const budget = (s: Record<string, unknown>): string => JSON.stringify({ ...s, genome: null });
       const same = trainings.filter((t) => budget(t.settings) === budget(settings));
       const names = [...new Set(same.map((t) => t.name))];
-      compare = {
+      return {
         seconds,
         settings: { ...settings, genome: null },
         entries: names.map((name) => {
@@ -262,12 +268,9 @@ async function measure(preset: string): Promise<void> {
           };
         }),
       };
-    } finally {
-      runs.close();
-    }
+    });
   }
-  const runs = RunStore.open(store);
-  try {
+  await withStore(store, async (runs) => {
     const evaluations = runs.evaluations(runId);
     const ok = evaluations.filter((e) => e.status === 'ok' && e.metrics.accuracy !== undefined);
     const best = (list: typeof ok): number | null =>
@@ -314,9 +317,7 @@ async function measure(preset: string): Promise<void> {
     mkdirSync(values.results, { recursive: true });
     writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  } finally {
-    runs.close();
-  }
+  });
 }
 
 const pct = (value: number | null | undefined): string =>
