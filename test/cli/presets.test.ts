@@ -46,6 +46,9 @@ describe('presets', () => {
     const express = loadSearchConfig(presetFile('express-cifar10'));
     expect(express.evaluator).toBe('express');
     expect(express.evaluation.screen?.by).toBe('online');
+    // layers-cifar10 ranks candidates as train-best and compare train them: crops and flips
+    const layers = loadSearchConfig(presetFile('layers-cifar10'));
+    expect(layers.evaluation.augment).toEqual({ cropPadding: 4, flip: true });
   });
 
   it('overrides any setting of a preset with --set path=value (YAML values)', () => {
