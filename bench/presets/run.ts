@@ -135,6 +135,16 @@ function nascent(args: string[]): { seconds: number; output: string } {
   return { seconds: (Date.now() - started) / 1000, output };
 }
 
+/**
+ * One training per seed, the latest, in seed order: a network trained again with a seed it had
+ * already (an earlier train-best under the same budget) counts once.
+ */
+function latestPerSeed<T extends { readonly seed: number }>(trainings: readonly T[]): T[] {
+  const bySeed = new Map<number, T>();
+  for (const training of trainings) bySeed.set(training.seed, training);
+  return [...bySeed.values()].sort((a, b) => a.seed - b.seed);
+}
+
 /** Runs `read` on the store at `path`, closing it afterwards. */
 async function withStore<T>(path: string, read: (runs: RunStore) => T | Promise<T>): Promise<T> {
   const runs = RunStore.open(path);
@@ -234,9 +244,9 @@ async function measure(preset: string): Promise<void> {
         seconds,
         name: last?.name ?? '',
         params: (last?.metrics.params as number | undefined) ?? null,
-        testAccuracies: same
-          .filter((t) => t.status === 'ok')
-          .map((t) => t.metrics.test_accuracy as number),
+        testAccuracies: latestPerSeed(same.filter((t) => t.status === 'ok')).map(
+          (t) => t.metrics.test_accuracy as number,
+        ),
         settings: last?.settings ?? {},
       };
     });
@@ -262,9 +272,9 @@ async function measure(preset: string): Promise<void> {
             name,
             role: mine[0]?.role ?? '',
             params: (mine[0]?.metrics.params as number | undefined) ?? null,
-            testAccuracies: mine
-              .filter((t) => t.status === 'ok')
-              .map((t) => t.metrics.test_accuracy as number),
+            testAccuracies: latestPerSeed(mine.filter((t) => t.status === 'ok')).map(
+              (t) => t.metrics.test_accuracy as number,
+            ),
           };
         }),
       };
