@@ -152,7 +152,7 @@ async function runFinal(
         : {}),
       onResult: (record) =>
         log(
-          `${record.name} seed ${record.seed}: ${record.status === 'ok' ? `test acc ${formatPercent(record.metrics.test_accuracy)}${record.modelPath ? `, model ${record.modelPath}` : ''}` : `failed: ${record.error ?? ''}`}`,
+          `${record.name} seed ${record.seed}: ${record.status === 'ok' ? `val acc ${formatPercent(record.metrics.accuracy)}, test acc ${formatPercent(record.metrics.test_accuracy)}${record.modelPath ? `, model ${record.modelPath}` : ''}` : `failed: ${record.error ?? ''}`}`,
         ),
     });
     return summariseFinal(records);
@@ -178,6 +178,7 @@ export function compareCommand(
   return runFinal(options, (store, runId) => [
     ...selectCandidates(store, runId, {
       top: options.top ?? 1,
+      ...(options.candidates ? { ids: options.candidates } : {}),
       ...(options.spaceOptions ? { spaceOptions: options.spaceOptions } : {}),
     }),
     ...baselineEntries(options.baselines ?? [...BASELINE_NAMES], runConfig(store.getRun(runId))),

@@ -297,6 +297,11 @@ finalTrainingCommand(
 )
   .option('--top <n>', 'how many of the best candidates', integer('--top', 1), 1)
   .option(
+    '--candidates <list>',
+    'these candidates instead of the best, comma-separated (ids or short forms like c12), e.g. the one train-best found best from scratch',
+    (text: string) => text.split(','),
+  )
+  .option(
     '--baselines <list>',
     'baselines, comma-separated: resnet18, plain-cnn',
     (text: string) => text.split(','),

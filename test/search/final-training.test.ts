@@ -148,6 +148,24 @@ describe('train-best and compare', () => {
     expect(baseline?.metrics.params).toBe(
       analyzeArchitecture(baselineArchitecture('plain-cnn', fashion)).params,
     );
+
+    // --candidates compares a chosen candidate (say the best from scratch) instead of the top 1.
+    const second = chosen[1]?.name as string;
+    const chosenComparison = await compareCommand({
+      run: runId,
+      store: path,
+      epochs: 1,
+      seeds: [3],
+      candidates: [second.slice(second.lastIndexOf('-') + 1)],
+      baselines: [],
+      progress: false,
+    });
+    expect(chosenComparison).toContain(second);
+    expect(chosenComparison).not.toContain(chosen[0]?.name);
+    const last = RunStore.open(path);
+    const seedThree = last.finalTrainings(runId).filter((r) => r.seed === 3);
+    last.close();
+    expect(seedThree.map((r) => r.name)).toEqual([second]);
   });
 
   it('reads seeds from the command line', () => {
