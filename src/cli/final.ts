@@ -3,6 +3,7 @@
  * several seeds, and compare them with hand-designed baselines under the same protocol and budget.
  */
 import { BASELINE_NAMES } from '../evaluate/baselines.js';
+import { augmentationFromFlags } from '../evaluate/train.js';
 import { trainingNormalisation, writeModelFile } from '../export/model-file.js';
 import {
   type FinalEntry,
@@ -124,6 +125,7 @@ async function runFinal(
     log(
       `training ${entries.length} network${entries.length === 1 ? '' : 's'} x ${options.seeds.length} seed${options.seeds.length === 1 ? '' : 's'} on ${config.dataset.name} under protocol ${protocol}${options.epochs ? `, ${options.epochs} epoch${options.epochs === 1 ? '' : 's'}` : ''}`,
     );
+    const augment = augmentationFromFlags(options);
     const records = await trainFinal(store, run.id, entries, {
       ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
       ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
@@ -133,14 +135,7 @@ async function runFinal(
       ...(options.subset !== undefined ? { subset: options.subset } : {}),
       ...(options.testSubset !== undefined ? { testSubset: options.testSubset } : {}),
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-      ...(options.cropPadding || options.flip
-        ? {
-            augment: {
-              ...(options.cropPadding ? { cropPadding: options.cropPadding } : {}),
-              ...(options.flip ? { flip: true } : {}),
-            },
-          }
-        : {}),
+      ...(augment ? { augment } : {}),
       saveModel,
       ...(options.progress
         ? {

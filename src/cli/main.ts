@@ -77,10 +77,25 @@ function architectureOptions(command: Command): Command {
     .option('--data-dir <dir>', 'directory holding the dataset files');
 }
 
-architectureOptions(
-  program
-    .command('train')
-    .description('train one architecture under a protocol and report validation and test accuracy'),
+/** --crop-padding and --flip (train, train-best, compare); see augmentationFromFlags. */
+function augmentationOptions(command: Command): Command {
+  return command
+    .option(
+      '--crop-padding <n>',
+      'augment: random crops after padding each side with n black pixels (e.g. 4 for CIFAR-10)',
+      integer('--crop-padding', 0),
+    )
+    .option('--flip', 'augment: random horizontal flips (for CIFAR-like data)');
+}
+
+augmentationOptions(
+  architectureOptions(
+    program
+      .command('train')
+      .description(
+        'train one architecture under a protocol and report validation and test accuracy',
+      ),
+  ),
 )
   .option('--download', 'download the dataset if it is missing')
   .option('--protocol <name>', 'training protocol: course, standard or express', 'course')
@@ -90,12 +105,6 @@ architectureOptions(
   .option('--threads <n>', 'CPU threads for libtorch (default: all cores)', integer('--threads', 1))
   .option('--seed <n>', 'seed of initialisation and shuffling', integer('--seed', 0), 0)
   .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').default('cpu'))
-  .option(
-    '--crop-padding <n>',
-    'augment: random crops after padding each side with n black pixels (e.g. 4 for CIFAR-10)',
-    integer('--crop-padding', 0),
-  )
-  .option('--flip', 'augment: random horizontal flips (for CIFAR-like data)')
   .option(
     '--save <file>',
     'save the trained model (architecture + weights, .safetensors) for nascent export and predict',
@@ -246,7 +255,7 @@ program
 
 /** Options shared by train-best and compare. */
 function finalTrainingCommand(name: string, description: string): Command {
-  return program
+  const command = program
     .command(`${name} <run>`)
     .description(description)
     .option('--store <file>', 'run store (SQLite)', 'runs/nascent.db')
@@ -261,13 +270,8 @@ function finalTrainingCommand(name: string, description: string): Command {
       'CPU threads for libtorch (default: all cores)',
       integer('--threads', 1),
     )
-    .option('--device <device>', 'cpu, cuda or cuda:N')
-    .option(
-      '--crop-padding <n>',
-      'augment: random crops after padding each side with n black pixels (e.g. 4 for CIFAR-10)',
-      integer('--crop-padding', 0),
-    )
-    .option('--flip', 'augment: random horizontal flips (for CIFAR-like data)')
+    .option('--device <device>', 'cpu, cuda or cuda:N');
+  return augmentationOptions(command)
     .option(
       '--space-options <json>',
       'compile the chosen genomes with these space options instead of the run\'s, e.g. \'{"channels":16,"cellsPerStage":5}\' to stack searched cells in the full network',

@@ -3,7 +3,11 @@ import { type Network, engineInfo } from '../engine/engine.js';
 import { prepareData, validationSplit } from '../evaluate/prepared-data.js';
 import { trainingNormalisation, writeModelFile } from '../export/model-file.js';
 import { getProtocol } from '../evaluate/protocols.js';
-import { type TrainingReport, trainArchitecture } from '../evaluate/train.js';
+import {
+  type TrainingReport,
+  augmentationFromFlags,
+  trainArchitecture,
+} from '../evaluate/train.js';
 import { type ArchitectureSource, resolveCandidate } from './architecture-input.js';
 import { formatCount, formatPercent, formatSeconds, table } from './format.js';
 
@@ -99,19 +103,13 @@ export async function trainCommand(options: TrainCommandOptions): Promise<string
       : undefined;
   let barStarted = false;
   try {
+    const augment = augmentationFromFlags(options);
     const { network, report } = await trainArchitecture(architecture, data, {
       protocol,
       budget: { epochs },
       seed: options.seed,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
-      ...(options.cropPadding || options.flip
-        ? {
-            augment: {
-              ...(options.cropPadding ? { cropPadding: options.cropPadding } : {}),
-              ...(options.flip ? { flip: true } : {}),
-            },
-          }
-        : {}),
+      ...(augment ? { augment } : {}),
       device: options.device,
       progressEvery: 20,
       onProgress: (event) => {

@@ -18,6 +18,18 @@ export interface Augmentation {
   readonly flip?: boolean;
 }
 
+/** The augmentation that `--crop-padding` and `--flip` ask for; undefined when they ask for none. */
+export function augmentationFromFlags(flags: {
+  cropPadding?: number;
+  flip?: boolean;
+}): Augmentation | undefined {
+  if (!flags.cropPadding && !flags.flip) return undefined;
+  return {
+    ...(flags.cropPadding ? { cropPadding: flags.cropPadding } : {}),
+    ...(flags.flip ? { flip: true } : {}),
+  };
+}
+
 export interface TrainingBudget {
   /** Overrides the protocol's epoch count. */
   epochs?: number;
