@@ -39,13 +39,19 @@ async function job(url: string, id: string) {
   }
 }
 
+/** A private Redis, one in-process worker, and an evaluator sending it one job at a time. */
+async function evaluatorWithWorker() {
+  const redis = await redisServer();
+  await worker(redis.url);
+  const dataset = queueDataset(config(redis.url));
+  const evaluator = await QueueEvaluator.connect({ url: redis.url, dataset, inFlight: 1 });
+  cleanup.push(() => evaluator.close());
+  return { redis, dataset, evaluator };
+}
+
 describe('queue faults', () => {
   it('returns a training that fails as a failed result, tried once', async () => {
-    const redis = await redisServer();
-    await worker(redis.url);
-    const dataset = queueDataset(config(redis.url));
-    const evaluator = await QueueEvaluator.connect({ url: redis.url, dataset, inFlight: 1 });
-    cleanup.push(() => evaluator.close());
+    const { redis, dataset, evaluator } = await evaluatorWithWorker();
     const bad = request('bad-c1', tooWide);
     const result = await evaluator.evaluate(bad);
     expect(result.status).toBe('failed');
@@ -56,11 +62,7 @@ describe('queue faults', () => {
   });
 
   it('sends the augmentation with the job: the worker trains with it, under another job id', async () => {
-    const redis = await redisServer();
-    await worker(redis.url);
-    const dataset = queueDataset(config(redis.url));
-    const evaluator = await QueueEvaluator.connect({ url: redis.url, dataset, inFlight: 1 });
-    cleanup.push(() => evaluator.close());
+    const { dataset, evaluator } = await evaluatorWithWorker();
     const plain = request('aug-c1', small);
     const augmented = {
       ...plain,
