@@ -362,7 +362,11 @@ describe('layer-list text and JSON forms', () => {
     ],
     [
       'conv 32 k3 relu',
-      'line 1 "conv 32 k3 relu": conv takes 4 values, "<filters> k<kernel> s<stride> <activation>", got 3',
+      'line 1 "conv 32 k3 relu": conv takes 4 or 5 values, "<filters> k<kernel> s<stride> [bn] <activation>", got 3',
+    ],
+    [
+      'conv 32 k3 s1 bm relu',
+      'line 1 "conv 32 k3 s1 bm relu": expected "bn" (batch norm) or the activation after the stride, got "bm"',
     ],
     [
       'conv 8 k3 s1 relu; pool k2 s2',
@@ -411,6 +415,67 @@ describe('layer-list text and JSON forms', () => {
     expect(() => space.fromJSON({ layers: [{ ...conv, id: 'conv1' }], skips: [] })).toThrow(
       /layers\.0\.id: gene ids are "g" followed by/,
     );
+  });
+});
+
+describe('layer-list convolutions with batch norm', () => {
+  it('compiles "bn" to conv without bias, batch norm, activation, and round-trips it', () => {
+    const genome = space.parse('conv 16 k3 s1 bn relu; conv 8 k1 s2 gelu; skip 1 -> 2');
+    expect(genome.layers[0]).toEqual({
+      id: 'g1',
+      kind: 'conv',
+      filters: 16,
+      kernel: 3,
+      stride: 1,
+      norm: true,
+      activation: 'relu',
+    });
+    expect(genome.layers[1]).not.toHaveProperty('norm');
+    expect(space.format(genome)).toBe('conv 16 k3 s1 bn relu\nconv 8 k1 s2 gelu\nskip 1 -> 2');
+    expectRoundTrips(genome, mnist);
+    const arch = expectBuilds(genome, mnist);
+    const node = (id: string): IrNode | undefined => arch.nodes.find((n) => n.id === id);
+    expect(node('g1')).toMatchObject({ op: 'conv2d', bias: false });
+    expect(node('g1_bn')).toMatchObject({ op: 'batchnorm', inputs: ['g1'] });
+    expect(node('g1_act')).toMatchObject({ op: 'activation', inputs: ['g1_bn'], fn: 'relu' });
+    expect(node('g2')).toMatchObject({ op: 'conv2d', bias: true, inputs: ['g1_act'] });
+    expect(node('g2_bn')).toBeUndefined();
+    // By hand: conv 1->16 k3 without bias, batch norm (scale and shift) on 16, conv 16->8 k1 with
+    // bias, the 1x1 projection 16->8 of the skip (no bias), logits 8*14*14 -> 10 with bias.
+    const params = 9 * 16 + 2 * 16 + (16 * 8 + 8) + 16 * 8 + (8 * 14 * 14 * 10 + 10);
+    expect(analyzeArchitecture(arch).params).toBe(params);
+    expect(Network.build(arch).parameterCount()).toBe(params);
+    expect(() =>
+      space.fromJSON({ layers: [{ ...genome.layers[0], norm: false }], skips: [] }),
+    ).toThrow('layers.0.norm: norm is true or left out');
+  });
+
+  it('leaves batch norm out by default, puts it in every conv with [true], and searches it with both', () => {
+    const convs = (s: LayerListSpace, seed: number): LayerGenome[] => {
+      const random = new Random(seed);
+      return Array.from({ length: 40 }, () => s.sample(random, cifar));
+    };
+    const norms = (genomes: LayerGenome[]): boolean[] =>
+      genomes.flatMap((g) => g.layers.flatMap((l) => (l.kind === 'conv' ? [l.norm === true] : [])));
+    expect(new Set(norms(convs(space, 1)))).toEqual(new Set([false]));
+    const always = new LayerListSpace({ convNorms: [true] });
+    expect(new Set(norms(convs(always, 1)))).toEqual(new Set([true]));
+    const either = new LayerListSpace({ convNorms: [false, true] });
+    const sampled = convs(either, 1);
+    expect(new Set(norms(sampled))).toEqual(new Set([false, true]));
+    // A mutation may toggle one conv's batch norm and leave the rest of the list alone.
+    const random = new Random(4);
+    let toggled = 0;
+    for (let i = 0; i < 300 && toggled === 0; i += 1) {
+      const parent = random.choice(sampled);
+      const child = either.mutate(parent, random, cifar);
+      const plain = (g: LayerGenome): string => either.format(g).replace(/ bn /g, ' ');
+      if (plain(child) === plain(parent) && either.format(child) !== either.format(parent)) {
+        toggled += 1;
+        expectBuilds(child, cifar);
+      }
+    }
+    expect(toggled).toBe(1);
   });
 });
 

@@ -4,7 +4,8 @@
  * Node ids come from gene ids, so an unchanged layer keeps its node id (and so its trained
  * weights) across mutation and crossover:
  * - each layer's node takes its gene's id (conv2d, maxpool2d, avgpool2d, batchnorm, dropout,
- *   dense); convs and dense layers are followed by their activation, `<id>_act`;
+ *   dense); convs and dense layers are followed by their activation, `<id>_act`, and a conv
+ *   with batch norm (`bn`) has `<id>_bn` between the two;
  * - `flatten` comes just before the first dense layer when the map reaches it;
  * - the skips into layer `t` add, after t's own nodes, `<t>_from_<s>_pool` and `<t>_from_<s>_proj`
  *   (the fitting average pool and 1x1 convolution of the skip from `s`, where needed) and then
@@ -40,9 +41,17 @@ function layerNodes(gene: LayerGene, input: string): IrNode[] {
           padding: 'same',
           dilation: 1,
           groups: 1,
-          bias: true,
+          bias: !gene.norm,
         },
-        { id: `${gene.id}_act`, op: 'activation', inputs: [gene.id], fn: gene.activation },
+        ...(gene.norm
+          ? [{ id: `${gene.id}_bn`, op: 'batchnorm' as const, inputs: [gene.id] }]
+          : []),
+        {
+          id: `${gene.id}_act`,
+          op: 'activation',
+          inputs: [gene.norm ? `${gene.id}_bn` : gene.id],
+          fn: gene.activation,
+        },
       ];
     case 'maxpool':
     case 'avgpool':

@@ -24,13 +24,19 @@ export const LAYER_LIMITS = {
 /** Gene ids: `g` and base-36 digits; compiled node ids add `_suffixes`, so they never collide. */
 export const GENE_ID_PATTERN = /^g[0-9a-z]+$/;
 
-/** A convolution with same padding (output side ceil(in / stride)), bias, then its activation. */
+/**
+ * A convolution with same padding (output side ceil(in / stride)), then its activation. With
+ * `norm`, batch norm comes between the two (conv, batch norm, activation, as in ResNet) and the
+ * convolution has no bias; without it, the convolution has a bias. `norm` is absent rather than
+ * false on a plain convolution, so a genome has one form.
+ */
 export interface ConvGene {
   readonly id: string;
   readonly kind: 'conv';
   readonly filters: number;
   readonly kernel: number;
   readonly stride: number;
+  readonly norm?: true;
   readonly activation: Activation;
 }
 
@@ -75,11 +81,11 @@ export interface LayerGenome {
   readonly skips: readonly SkipGene[];
 }
 
-/** A layer's line in the text form, e.g. `conv 32 k3 s1 relu`. */
+/** A layer's line in the text form, e.g. `conv 32 k3 s1 relu` or `conv 32 k3 s1 bn relu`. */
 export function formatLayer(gene: LayerGene): string {
   switch (gene.kind) {
     case 'conv':
-      return `conv ${gene.filters} k${gene.kernel} s${gene.stride} ${gene.activation}`;
+      return `conv ${gene.filters} k${gene.kernel} s${gene.stride}${gene.norm ? ' bn' : ''} ${gene.activation}`;
     case 'maxpool':
     case 'avgpool':
       return `${gene.kind} k${gene.kernel} s${gene.stride}`;

@@ -9,7 +9,8 @@
  * - sample: a random length in minLayers..maxLayers, layer types drawn with the weights
  *   conv 4, maxpool 1.5, avgpool 0.5, batchnorm 1, dropout 1, dense 1.5 (among `layerTypes`),
  *   values drawn from the options, then 0..maxSkips skips among the pairs that can be joined;
- * - mutate: one of add a layer, remove a layer, change one parameter of a layer, toggle a skip
+ * - mutate: one of add a layer, remove a layer, change one parameter of a layer (for a conv, also
+ *   its batch norm where `convNorms` allows both forms), toggle a skip
  *   (remove one, or add one that can be joined); the child always differs from its parent;
  * - crossover: one-point with independent cut points (child 1 is a's layers before its cut and
  *   b's from its cut; child 2 the reverse), keeping each parent's skips that lie within the part
@@ -21,6 +22,7 @@ import { ACTIVATIONS, type Architecture, type TensorShape, analyzeArchitecture }
 import type { CompileTarget, SearchSpace } from '../space.js';
 import { compileLayers } from './compile.js';
 import {
+  type ConvGene,
   GENE_ID_PATTERN,
   LAYER_KINDS,
   LAYER_LIMITS,
@@ -58,6 +60,12 @@ export const layerSpaceOptionsSchema = z
     denseUnits: choices(int(LAYER_LIMITS.maxUnits), [32, 64, 128, 256]),
     dropoutRates: choices(z.number().gt(0).lt(1), [0.1, 0.25, 0.5]),
     activations: choices(z.enum(ACTIVATIONS), [...ACTIVATIONS]),
+    /**
+     * Whether convolutions have batch norm before their activation (`conv ... bn relu`): [false]
+     * (the default: never), [true] (always) or [false, true] (the search decides, and a mutation
+     * may toggle it). A separate `batchnorm` layer (in `layerTypes`) follows an activation.
+     */
+    convNorms: choices(z.boolean(), [false]),
     maxSkips: z.number().int().min(0).max(16).default(2),
     maxParams: z.number().int().positive().default(1_500_000),
     maxFlops: z.number().int().positive().default(100_000_000),
@@ -78,6 +86,12 @@ const KIND_WEIGHTS: Readonly<Record<LayerKind, number>> = {
   dense: 1.5,
 };
 
+/** The conv gene with or without batch norm (`norm` left out when false: one form per genome). */
+function withNorm(gene: ConvGene, norm: boolean): ConvGene {
+  const { id, kind, filters, kernel, stride, activation } = gene;
+  return { id, kind, filters, kernel, stride, ...(norm ? { norm: true } : {}), activation };
+}
+
 const geneId = z
   .string()
   .regex(GENE_ID_PATTERN, 'gene ids are "g" followed by lower-case letters and digits');
@@ -90,6 +104,7 @@ const layerGeneSchema = z.discriminatedUnion('kind', [
       filters: int(LAYER_LIMITS.maxFilters),
       kernel: int(LAYER_LIMITS.maxKernel),
       stride: int(LAYER_LIMITS.maxStride),
+      norm: z.literal(true, { message: 'norm is true or left out' }).optional(),
       activation,
     })
     .strict(),
@@ -359,6 +374,8 @@ export class LayerListSpace implements SearchSpace<LayerGenome> {
             (g) => set(g, 'kernel', other(o.kernels, g.kernel)),
             (g) => set(g, 'stride', other(o.strides, g.stride)),
             (g) => set(g, 'activation', other(o.activations, g.activation)),
+            // Only where both forms are allowed, so a space without the choice draws as before.
+            ...(o.convNorms.length > 1 ? [(g: ConvGene) => withNorm(g, !g.norm)] : []),
           ],
           gene,
         );
@@ -426,14 +443,18 @@ export class LayerListSpace implements SearchSpace<LayerGenome> {
       o.layerTypes.find((k) => (draw -= KIND_WEIGHTS[k]) < 0) ?? (o.layerTypes.at(-1) as LayerKind);
     switch (kind) {
       case 'conv':
-        return {
-          id,
-          kind,
-          filters: random.choice(o.filters),
-          kernel: random.choice(o.kernels),
-          stride: random.choice(o.strides),
-          activation: random.choice(o.activations),
-        };
+        return withNorm(
+          {
+            id,
+            kind,
+            filters: random.choice(o.filters),
+            kernel: random.choice(o.kernels),
+            stride: random.choice(o.strides),
+            activation: random.choice(o.activations),
+          },
+          // Drawn only where both forms are allowed, so a space without the choice draws as before.
+          o.convNorms.length > 1 ? random.bool() : (o.convNorms[0] as boolean),
+        );
       case 'maxpool':
       case 'avgpool':
         return {

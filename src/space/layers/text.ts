@@ -3,6 +3,7 @@
  *
  * ```
  * conv 32 k3 s1 relu      # filters, kernel, stride, activation (same padding)
+ * conv 32 k3 s1 bn relu   # the same with batch norm before the activation (and no conv bias)
  * maxpool k2 s2           # kernel, stride (no padding); avgpool likewise
  * batchnorm
  * dropout 0.25            # rate in (0, 1)
@@ -66,7 +67,7 @@ export function formatLayersOneLine(genome: LayerGenome): string {
 const ACTIVATION_SET: ReadonlySet<string> = new Set(ACTIVATIONS);
 
 const USAGE: Readonly<Record<string, string>> = {
-  conv: '<filters> k<kernel> s<stride> <activation>',
+  conv: '<filters> k<kernel> s<stride> [bn] <activation>',
   maxpool: 'k<kernel> s<stride>',
   avgpool: 'k<kernel> s<stride>',
   batchnorm: '',
@@ -117,25 +118,35 @@ function parseLayerLine(
       `unknown layer "${keyword}" (expected conv, maxpool, avgpool, batchnorm, dropout, dense or skip)`,
     );
   }
-  const expected = usage === '' ? 0 : usage.split(' ').length;
-  if (values.length !== expected) {
+  const tokens = usage === '' ? [] : usage.split(' ');
+  const required = tokens.filter((token) => !token.startsWith('[')).length;
+  if (values.length < required || values.length > tokens.length) {
+    const count = required === tokens.length ? `${required}` : `${required} or ${tokens.length}`;
     reader.fail(
-      expected === 0
+      tokens.length === 0
         ? `${keyword} takes no values, got ${values.length}`
-        : `${keyword} takes ${expected} value${expected === 1 ? '' : 's'}, "${usage}", got ${values.length}`,
+        : `${keyword} takes ${count} value${count === '1' ? '' : 's'}, "${usage}", got ${values.length}`,
     );
   }
   const [first = '', second = '', third = '', fourth = ''] = values;
   switch (keyword) {
-    case 'conv':
+    case 'conv': {
+      const norm = values.length === 5;
+      if (norm && fourth !== 'bn') {
+        reader.fail(
+          `expected "bn" (batch norm) or the activation after the stride, got "${fourth}"`,
+        );
+      }
       return {
         id,
         kind: 'conv',
         filters: reader.integer(first, 'filters', LAYER_LIMITS.maxFilters),
         kernel: reader.integer(second, 'kernel', LAYER_LIMITS.maxKernel, 'k'),
         stride: reader.integer(third, 'stride', LAYER_LIMITS.maxStride, 's'),
-        activation: reader.activation(fourth),
+        ...(norm ? { norm: true as const } : {}),
+        activation: reader.activation(values.at(-1) ?? ''),
       };
+    }
     case 'maxpool':
     case 'avgpool':
       return {
