@@ -10,9 +10,9 @@
  *   node dist/bench/presets/run.js --report
  *
  * For express-cifar10 it also measures the online predictor: an LSTM trained on the run's first
- * n models (in evaluation order) and scored on the models after them, for each n in --r2-at
- * that the run reached, and the best validation accuracy of the random stage against the
- * genetic stage.
+ * n models (in evaluation order, each network once) and scored on the models after them, for
+ * each n in --r2-at that the run reached, and the best validation accuracy of the random stage
+ * against the genetic stage.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -293,10 +293,14 @@ async function measure(preset: string): Promise<void> {
     if (preset === 'express-cifar10') {
       const trained = evaluations.filter((e) => e.fidelity > 0);
       const trainSeconds = trained.reduce((sum, e) => sum + (e.metrics.train_seconds ?? 0), 0);
-      const examples: PredictorExample[] = ok.map((e) => ({
-        architecture: runs.getCandidate(e.candidateId).architecture as Architecture,
-        accuracy: e.metrics.accuracy as number,
-      }));
+      // Each network once: a duplicate answered from the store would put the same network on
+      // both sides of a held-out split.
+      const examples: PredictorExample[] = ok
+        .filter((e) => e.reusedFrom === null)
+        .map((e) => ({
+          architecture: runs.getCandidate(e.candidateId).architecture as Architecture,
+          accuracy: e.metrics.accuracy as number,
+        }));
       const operator = (e: (typeof ok)[number]): string =>
         runs.getCandidate(e.candidateId).operator;
       const r2At = split(values['r2-at'].replace(/,/g, ' ')).map(Number);
