@@ -180,7 +180,11 @@ program
     "screen inside the strategy: each sample, mutation and crossover is tried 3 times and this predictor's favourite kept",
   )
   .option('--generations <n>', 'budget: generations', integer('--generations', 1))
-  .option('--evaluations <n>', 'budget: evaluations', integer('--evaluations', 1))
+  .option(
+    '--evaluations <n>',
+    'budget: evaluations (trained or answered from the store; screened-out candidates do not count)',
+    integer('--evaluations', 1),
+  )
   .option(
     '--budget-epochs <n>',
     'budget: training epochs across all candidates',

@@ -191,6 +191,7 @@ export const searchConfigSchema = z
     budget: z
       .object({
         generations: z.number().int().min(1).optional(),
+        /** Candidates evaluated: trained or answered from the store (not those screened out). */
         evaluations: z.number().int().min(1).optional(),
         /** Total training epochs across all candidates. */
         epochs: z.number().int().min(1).optional(),
