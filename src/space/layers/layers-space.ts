@@ -64,6 +64,8 @@ export const layerSpaceOptionsSchema = z
      * Whether convolutions have batch norm before their activation (`conv ... bn relu`): [false]
      * (the default: never), [true] (always) or [false, true] (the search decides, and a mutation
      * may toggle it). A separate `batchnorm` layer (in `layerTypes`) follows an activation.
+     * Under SGD at the standard protocol's rate, normalized maps flattened whole into the logits
+     * can blow the first steps up; end such networks on a small map (BENCHMARKS.md measures it).
      */
     convNorms: choices(z.boolean(), [false]),
     maxSkips: z.number().int().min(0).max(16).default(2),
