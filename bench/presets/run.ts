@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { AccuracyPredictor, type PredictorExample } from '../../src/evaluate/predictor.js';
 import { type Architecture } from '../../src/space/ir.js';
 import { meanAndSd } from '../../src/search/final-training.js';
-import { RunStore } from '../../src/store/index.js';
+import { type FinalTrainingRecord, RunStore } from '../../src/store/index.js';
 import { Random } from '../../src/util/random.js';
 import { rSquared } from '../../src/util/stats.js';
 import { type MachineInfo, machineInfo } from '../common/machine.js';
@@ -114,6 +114,12 @@ const { values } = parseArgs({
     machine: { type: 'string' },
     /** With --run: the commands that made the run, when not recorded here. */
     command: { type: 'string', multiple: true },
+    /**
+     * With --run: record as the comparison the trainings already in the store of these networks
+     * (candidate ids or baseline names, comma-separated), under the budget of the latest of them;
+     * its time is then the sum of those trainings' times.
+     */
+    compared: { type: 'string' },
     dir: { type: 'string', default: 'runs/bench-presets' },
     results: { type: 'string', default: 'bench/presets/results' },
     report: { type: 'boolean', default: false },
@@ -143,6 +149,12 @@ function latestPerSeed<T extends { readonly seed: number }>(trainings: readonly 
   const bySeed = new Map<number, T>();
   for (const training of trainings) bySeed.set(training.seed, training);
   return [...bySeed.values()].sort((a, b) => a.seed - b.seed);
+}
+
+/** {@link latestPerSeed} for each network name. */
+function latestPerSeedByName(trainings: readonly FinalTrainingRecord[]): FinalTrainingRecord[] {
+  const names = [...new Set(trainings.map((t) => t.name))];
+  return names.flatMap((name) => latestPerSeed(trainings.filter((t) => t.name === name)));
 }
 
 /** Runs `read` on the store at `path`, closing it afterwards. */
@@ -197,19 +209,50 @@ async function shuffledQuality(
   return out;
 }
 
+/**
+ * A comparison: the networks whose trainings `chosen` picks, each with all its trainings (the
+ * latest per seed) under the budget of the latest chosen one.
+ */
+function comparison(
+  trainings: readonly FinalTrainingRecord[],
+  chosen: (training: FinalTrainingRecord) => boolean,
+  seconds: number,
+): NonNullable<PresetResult['compare']> {
+  const picked = trainings.filter(chosen);
+  const settings = picked.at(-1)?.settings ?? {};
+  const budget = (s: Record<string, unknown>): string => JSON.stringify({ ...s, genome: null });
+  const names = [...new Set(picked.map((t) => t.name))];
+  const same = trainings.filter((t) => budget(t.settings) === budget(settings));
+  return {
+    seconds,
+    settings: { ...settings, genome: null },
+    entries: names.map((name) => {
+      const mine = same.filter((t) => t.name === name);
+      return {
+        name,
+        role: mine[0]?.role ?? '',
+        params: (mine[0]?.metrics.params as number | undefined) ?? null,
+        testAccuracies: latestPerSeed(mine.filter((t) => t.status === 'ok')).map(
+          (t) => t.metrics.test_accuracy as number,
+        ),
+      };
+    }),
+  };
+}
+
 async function measure(preset: string): Promise<void> {
   mkdirSync(values.dir, { recursive: true });
   const name = values.as ?? preset;
   const store = join(values.dir, `${name}.db`);
   const resultFile = join(values.results, `${name}.json`);
-  // Measuring an earlier run again keeps the search command and time recorded for it.
+  // Measuring an earlier run again keeps what was recorded for it (commands, search time, final
+  // training, comparison) unless it is measured anew.
   const earlier =
     values.run !== undefined && existsSync(resultFile)
       ? (JSON.parse(readFileSync(resultFile, 'utf8')) as PresetResult)
       : undefined;
   const reuse = earlier?.runId === values.run ? earlier : undefined;
-  const commands: string[] =
-    values.command ?? (reuse ? reuse.commands.filter((c) => c.includes(' search ')) : []);
+  const commands: string[] = values.command ?? (reuse ? [...reuse.commands] : []);
   let runId = values.run;
   let searchSeconds = reuse?.searchSeconds ?? 0;
   if (runId === undefined) {
@@ -228,7 +271,7 @@ async function measure(preset: string): Promise<void> {
     runId = /^finished run (\S+)/m.exec(output)?.[1];
     if (!runId) throw new Error('could not read the run id from the search output');
   }
-  let final: PresetResult['final'];
+  let final: PresetResult['final'] = reuse?.final;
   if (values.final !== undefined) {
     const args = ['train-best', runId, '--store', store, '--no-progress', ...split(values.final)];
     commands.push(`${NASCENT} ${args.join(' ')}`);
@@ -251,33 +294,33 @@ async function measure(preset: string): Promise<void> {
       };
     });
   }
-  let compare: PresetResult['compare'];
+  let compare: PresetResult['compare'] = reuse?.compare;
   if (values.compare !== undefined) {
     const args = ['compare', runId, '--store', store, '--no-progress', ...split(values.compare)];
     commands.push(`${NASCENT} ${args.join(' ')}`);
+    const started = new Date().toISOString();
     const { seconds } = nascent(args);
+    // The networks this compare trained, with every seed they have under its budget.
+    compare = await withStore(store, (runs) =>
+      comparison(runs.finalTrainings(runId), (t) => t.startedAt >= started, seconds),
+    );
+  } else if (values.compared !== undefined) {
+    const names = new Set(split(values.compared.replace(/,/g, ' ')));
+    const named = (t: FinalTrainingRecord): boolean =>
+      names.has(t.name) || names.has(t.name.replace(`${runId}-`, ''));
     compare = await withStore(store, (runs) => {
       const trainings = runs.finalTrainings(runId);
-      const settings = trainings.at(-1)?.settings ?? {};
-      // The trainings of this compare: those under the last one's budget (genome aside).
-      const budget = (s: Record<string, unknown>): string => JSON.stringify({ ...s, genome: null });
-      const same = trainings.filter((t) => budget(t.settings) === budget(settings));
-      const names = [...new Set(same.map((t) => t.name))];
-      return {
-        seconds,
-        settings: { ...settings, genome: null },
-        entries: names.map((name) => {
-          const mine = same.filter((t) => t.name === name);
-          return {
-            name,
-            role: mine[0]?.role ?? '',
-            params: (mine[0]?.metrics.params as number | undefined) ?? null,
-            testAccuracies: latestPerSeed(mine.filter((t) => t.status === 'ok')).map(
-              (t) => t.metrics.test_accuracy as number,
-            ),
-          };
-        }),
-      };
+      const found = comparison(trainings, named, 0);
+      const counted = trainings.filter(
+        (t) =>
+          named(t) &&
+          JSON.stringify({ ...t.settings, genome: null }) === JSON.stringify(found.settings),
+      );
+      const seconds = latestPerSeedByName(counted).reduce(
+        (sum, t) => sum + (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000,
+        0,
+      );
+      return { ...found, seconds };
     });
   }
   await withStore(store, async (runs) => {
