@@ -460,6 +460,11 @@ describe('layer-list convolutions with batch norm', () => {
     expect(new Set(norms(convs(space, 1)))).toEqual(new Set([false]));
     const always = new LayerListSpace({ convNorms: [true] });
     expect(new Set(norms(convs(always, 1)))).toEqual(new Set([true]));
+    // A list that names one form twice still allows only that form, in samples and mutations.
+    const twice = new LayerListSpace({ convNorms: [true, true] });
+    const twiceRandom = new Random(2);
+    const mutants = convs(twice, 1).map((g) => twice.mutate(g, twiceRandom, cifar));
+    expect(new Set(norms([...convs(twice, 1), ...mutants]))).toEqual(new Set([true]));
     const either = new LayerListSpace({ convNorms: [false, true] });
     const sampled = convs(either, 1);
     expect(new Set(norms(sampled))).toEqual(new Set([false, true]));

@@ -377,7 +377,14 @@ export class LayerListSpace implements SearchSpace<LayerGenome> {
             (g) => set(g, 'stride', other(o.strides, g.stride)),
             (g) => set(g, 'activation', other(o.activations, g.activation)),
             // Only where both forms are allowed, so a space without the choice draws as before.
-            ...(o.convNorms.length > 1 ? [(g: ConvGene) => withNorm(g, !g.norm)] : []),
+            ...(o.convNorms.length > 1
+              ? [
+                  (g: ConvGene) => {
+                    const norm = other(o.convNorms, g.norm === true);
+                    return norm === undefined ? undefined : withNorm(g, norm);
+                  },
+                ]
+              : []),
           ],
           gene,
         );
@@ -455,7 +462,7 @@ export class LayerListSpace implements SearchSpace<LayerGenome> {
             activation: random.choice(o.activations),
           },
           // Drawn only where both forms are allowed, so a space without the choice draws as before.
-          o.convNorms.length > 1 ? random.bool() : (o.convNorms[0] as boolean),
+          o.convNorms.length > 1 ? random.choice(o.convNorms) : (o.convNorms[0] as boolean),
         );
       case 'maxpool':
       case 'avgpool':
