@@ -151,12 +151,6 @@ function latestPerSeed<T extends { readonly seed: number }>(trainings: readonly 
   return [...bySeed.values()].sort((a, b) => a.seed - b.seed);
 }
 
-/** {@link latestPerSeed} for each network name. */
-function latestPerSeedByName(trainings: readonly FinalTrainingRecord[]): FinalTrainingRecord[] {
-  const names = [...new Set(trainings.map((t) => t.name))];
-  return names.flatMap((name) => latestPerSeed(trainings.filter((t) => t.name === name)));
-}
-
 /** Runs `read` on the store at `path`, closing it afterwards. */
 async function withStore<T>(path: string, read: (runs: RunStore) => T | Promise<T>): Promise<T> {
   const runs = RunStore.open(path);
@@ -211,32 +205,36 @@ async function shuffledQuality(
 
 /**
  * A comparison: the networks whose trainings `chosen` picks, each with all its trainings (the
- * latest per seed) under the budget of the latest chosen one.
+ * latest per seed) under the budget of the latest chosen one. `seconds` is the wall time to
+ * record, or 'trainings' for the sum of the times of the trainings it lists.
  */
 function comparison(
   trainings: readonly FinalTrainingRecord[],
   chosen: (training: FinalTrainingRecord) => boolean,
-  seconds: number,
+  seconds: number | 'trainings',
 ): NonNullable<PresetResult['compare']> {
   const picked = trainings.filter(chosen);
   const settings = picked.at(-1)?.settings ?? {};
   const budget = (s: Record<string, unknown>): string => JSON.stringify({ ...s, genome: null });
   const names = [...new Set(picked.map((t) => t.name))];
   const same = trainings.filter((t) => budget(t.settings) === budget(settings));
+  let trainingSeconds = 0;
+  const entries = names.map((name) => {
+    const mine = same.filter((t) => t.name === name);
+    const kept = latestPerSeed(mine.filter((t) => t.status === 'ok'));
+    for (const t of kept)
+      trainingSeconds += (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000;
+    return {
+      name,
+      role: mine[0]?.role ?? '',
+      params: (mine[0]?.metrics.params as number | undefined) ?? null,
+      testAccuracies: kept.map((t) => t.metrics.test_accuracy as number),
+    };
+  });
   return {
-    seconds,
+    seconds: seconds === 'trainings' ? trainingSeconds : seconds,
     settings: { ...settings, genome: null },
-    entries: names.map((name) => {
-      const mine = same.filter((t) => t.name === name);
-      return {
-        name,
-        role: mine[0]?.role ?? '',
-        params: (mine[0]?.metrics.params as number | undefined) ?? null,
-        testAccuracies: latestPerSeed(mine.filter((t) => t.status === 'ok')).map(
-          (t) => t.metrics.test_accuracy as number,
-        ),
-      };
-    }),
+    entries,
   };
 }
 
@@ -308,20 +306,9 @@ async function measure(preset: string): Promise<void> {
     const names = new Set(split(values.compared.replace(/,/g, ' ')));
     const named = (t: FinalTrainingRecord): boolean =>
       names.has(t.name) || names.has(t.name.replace(`${runId}-`, ''));
-    compare = await withStore(store, (runs) => {
-      const trainings = runs.finalTrainings(runId);
-      const found = comparison(trainings, named, 0);
-      const counted = trainings.filter(
-        (t) =>
-          named(t) &&
-          JSON.stringify({ ...t.settings, genome: null }) === JSON.stringify(found.settings),
-      );
-      const seconds = latestPerSeedByName(counted).reduce(
-        (sum, t) => sum + (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000,
-        0,
-      );
-      return { ...found, seconds };
-    });
+    compare = await withStore(store, (runs) =>
+      comparison(runs.finalTrainings(runId), named, 'trainings'),
+    );
   }
   await withStore(store, async (runs) => {
     const evaluations = runs.evaluations(runId);
