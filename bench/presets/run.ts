@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AccuracyPredictor, type PredictorExample } from '../../src/evaluate/predictor.js';
 import { type Architecture } from '../../src/space/ir.js';
-import { meanAndSd } from '../../src/search/final-training.js';
+import { meanAndSd } from '../../src/run/final-training.js';
 import { type FinalTrainingRecord, RunStore } from '../../src/store/index.js';
 import { Random } from '../../src/util/random.js';
 import { rSquared } from '../../src/util/stats.js';

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadSearchConfig } from '../../src/search/config.js';
-import { runSearch } from '../../src/search/runner.js';
+import { loadSearchConfig } from '../../src/run/config.js';
+import { runSearch } from '../../src/run/runner.js';
 import { machineInfo } from '../common/machine.js';
 import { markdownTable, writeSection } from '../common/markdown.js';
 

@@ -9,10 +9,7 @@
 import { parseArgs } from 'node:util';
 import { prepareData } from '../../src/evaluate/prepared-data.js';
 import { PROTOCOLS } from '../../src/evaluate/protocols.js';
-import {
-  type EvaluationSettings,
-  evaluateCandidate,
-} from '../../src/search/candidate-evaluator.js';
+import { type EvaluationSettings, evaluateCandidate } from '../../src/evaluate/evaluator.js';
 import { GenomeSpace } from '../../src/space/genome-space.js';
 import { Random } from '../../src/util/random.js';
 import { machineInfo } from '../common/machine.js';

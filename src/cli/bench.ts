@@ -7,7 +7,7 @@ import { BenchmarkOptionsError, runStrategyBenchmark } from '../bench/strategies
 import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
 import { loadResultTable } from '../evaluate/table.js';
 import { createSpace, parseSpaceArgument } from '../space/registry.js';
-import { formatSeconds, table } from './format.js';
+import { formatSeconds, table } from '../util/format.js';
 import { parseSpaceOptions } from './architecture-input.js';
 
 export interface BenchStrategiesOptions {

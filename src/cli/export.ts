@@ -13,7 +13,7 @@ import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, architectureToOnnx } from '../expo
 import { writePytorchExport } from '../export/pytorch.js';
 import { type Architecture, analyzeArchitecture, parseArchitecture } from '../space/ir.js';
 import { RunStore } from '../store/run-store.js';
-import { formatCount } from './format.js';
+import { formatCount } from '../util/format.js';
 
 export const EXPORT_FORMATS = ['onnx', 'pytorch', 'genome', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -13,10 +13,10 @@ import {
   runConfig,
   selectCandidates,
   trainFinal,
-} from '../search/final-training.js';
-import { configuredProtocol } from '../search/config.js';
+} from '../run/final-training.js';
+import { configuredProtocol } from '../run/config.js';
 import { type FinalTrainingRecord, RunStore } from '../store/index.js';
-import { formatCount, formatPercent, formatSeconds, table } from './format.js';
+import { formatCount, formatPercent, formatSeconds, table } from '../util/format.js';
 
 export interface FinalCommandOptions {
   run: string;

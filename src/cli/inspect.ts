@@ -1,6 +1,6 @@
 import { analyzeArchitecture, formatShape } from '../space/ir.js';
 import { type ArchitectureSource, resolveArchitecture } from './architecture-input.js';
-import { formatCompact, formatCount, table } from './format.js';
+import { formatCompact, formatCount, table } from '../util/format.js';
 
 export interface InspectOptions extends ArchitectureSource {
   dataset: string;

@@ -14,7 +14,7 @@ import { IMAGE_EXTENSIONS, type DecodedImage, decodeImage } from '../export/imag
 import { type ModelFile, buildNetwork, classNames, readModelFile } from '../export/model-file.js';
 import { isDirectory } from '../util/fs.js';
 import { softmax } from '../util/stats.js';
-import { formatCount, formatPercent, table } from './format.js';
+import { formatCount, formatPercent, table } from '../util/format.js';
 
 export interface PredictCommandOptions {
   /** Where a named dataset lives. */

@@ -8,9 +8,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../search/config.js';
+import { ConfigError } from '../run/config.js';
 import { packageRoot } from '../util/fs.js';
-import { table } from './format.js';
+import { table } from '../util/format.js';
 
 export interface PresetInfo {
   readonly name: string;

@@ -1,12 +1,12 @@
 import cliProgress from 'cli-progress';
 import { DEFAULT_DASHBOARD_PORT, startDashboard } from '../dashboard/index.js';
-import { type SearchConfig, loadSearchConfig } from '../search/config.js';
+import { type SearchConfig, loadSearchConfig } from '../run/config.js';
 import { paretoFront } from '../search/pareto.js';
 import { sortByRanking } from '../search/ranking.js';
-import { type SearchEvent, runSearch } from '../search/runner.js';
+import { type SearchEvent, runSearch } from '../run/runner.js';
 import type { EvaluationStatus } from '../search/strategy.js';
 import { RunStore } from '../store/index.js';
-import { formatCount, formatPercent, formatSeconds, oneLine, table } from './format.js';
+import { formatCount, formatPercent, formatSeconds, oneLine, table } from '../util/format.js';
 import { presetFile } from './presets.js';
 
 export interface SearchCommandOptions extends Record<string, unknown> {

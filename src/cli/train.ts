@@ -9,7 +9,7 @@ import {
   trainArchitecture,
 } from '../evaluate/train.js';
 import { type ArchitectureSource, resolveCandidate } from './architecture-input.js';
-import { formatCount, formatPercent, formatSeconds, table } from './format.js';
+import { formatCount, formatPercent, formatSeconds, table } from '../util/format.js';
 
 export interface TrainCommandOptions extends ArchitectureSource {
   dataset: string;

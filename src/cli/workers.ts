@@ -1,5 +1,5 @@
 import { queueStatus } from '../distributed/status.js';
-import { formatPercent, table } from './format.js';
+import { formatPercent, table } from '../util/format.js';
 
 export interface WorkersCommandOptions {
   queue: string;

@@ -12,7 +12,7 @@ import {
   type CandidateResult,
   type EvaluationRequest,
   augmentationIdentity,
-} from '../search/candidate-evaluator.js';
+} from '../evaluate/evaluator.js';
 import type { Architecture } from '../space/ir.js';
 
 /** Format tag of the job payload; a worker refuses jobs of another format. */

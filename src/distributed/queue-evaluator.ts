@@ -26,8 +26,8 @@ import {
   type CandidateResult,
   type EvaluationRequest,
   failedCandidateResult,
-} from '../search/candidate-evaluator.js';
-import { type SearchConfig, configuredProtocol } from '../search/config.js';
+} from '../evaluate/evaluator.js';
+import { type SearchConfig, configuredProtocol } from '../run/config.js';
 import { readHeartbeats } from './heartbeat.js';
 import {
   DEFAULT_QUEUE_NAME,

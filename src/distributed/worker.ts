@@ -9,7 +9,7 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { checkDevice, engineInfo } from '../engine/engine.js';
 import { type PreparedData, prepareData } from '../evaluate/prepared-data.js';
 import { type TrainingProtocol, getProtocol } from '../evaluate/protocols.js';
-import { evaluateCandidate } from '../search/candidate-evaluator.js';
+import { evaluateCandidate } from '../evaluate/evaluator.js';
 import {
   HEARTBEAT_INTERVAL_MS,
   type RunningJob,

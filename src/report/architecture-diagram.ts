@@ -7,7 +7,7 @@
  *
  * Pure: no ids, no external references, so any number of diagrams can be inlined in one page.
  */
-import { formatCompact } from '../cli/format.js';
+import { formatCompact } from '../util/format.js';
 import {
   type Architecture,
   type IrOp,

@@ -8,7 +8,7 @@ import { GraphChart, LineChart, ScatterChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TitleComponent } from 'echarts/components';
 import { init, use } from 'echarts/core';
 import { SVGRenderer } from 'echarts/renderers';
-import { formatPercent } from '../cli/format.js';
+import { formatPercent } from '../util/format.js';
 import type { EvaluatedCandidate, ReportData } from './data.js';
 import { spearman } from '../util/stats.js';
 

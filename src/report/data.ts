@@ -7,7 +7,7 @@
  * evaluation has no epochs of its own: its curves come from the evaluation it reused.
  */
 import { z } from 'zod';
-import { searchConfigSchema } from '../search/config.js';
+import { searchConfigSchema } from '../run/config.js';
 import { paretoFront } from '../search/pareto.js';
 import { sortByRanking } from '../search/ranking.js';
 import type { Constraint, EvaluationStatus, Objective } from '../search/strategy.js';

@@ -2,7 +2,7 @@
  * The report page: one HTML file with its style inline and every figure inlined as SVG, so it
  * opens anywhere without fetching anything. Every text taken from the store is escaped.
  */
-import { formatCount, formatPercent, formatSeconds } from '../cli/format.js';
+import { formatCount, formatPercent, formatSeconds } from '../util/format.js';
 import type { EvaluatedCandidate, ReportData } from './data.js';
 import { escapeHtml } from './escape.js';
 

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { listPresets, presetFile, presetsCommand } from '../../src/cli/presets.js';
 import { searchCommand } from '../../src/cli/search.js';
-import { loadSearchConfig } from '../../src/search/config.js';
+import { loadSearchConfig } from '../../src/run/config.js';
 
 const EXPECTED = [
   'course-min-params',

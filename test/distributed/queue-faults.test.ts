@@ -11,7 +11,7 @@ import { freePort } from '../../bench/queue/redis-server.js';
 import { DEFAULT_QUEUE_NAME, jobFromRequest, jobId } from '../../src/distributed/job.js';
 import { QueueEvaluator, queueDataset } from '../../src/distributed/queue-evaluator.js';
 import { startQueueWorker } from '../../src/distributed/worker.js';
-import { runSearch } from '../../src/search/runner.js';
+import { runSearch } from '../../src/run/runner.js';
 import { RunStore } from '../../src/store/index.js';
 import {
   cleanup,

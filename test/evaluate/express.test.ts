@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { engineInfo } from '../../src/engine/engine.js';
 import { getProtocol } from '../../src/evaluate/protocols.js';
-import { configuredProtocol, loadSearchConfig } from '../../src/search/config.js';
-import { runSearch } from '../../src/search/runner.js';
+import { configuredProtocol, loadSearchConfig } from '../../src/run/config.js';
+import { runSearch } from '../../src/run/runner.js';
 import { RunStore } from '../../src/store/index.js';
 import { fakeFashionMnist } from '../helpers.js';
 

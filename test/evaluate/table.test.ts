@@ -9,10 +9,10 @@ import {
   loadResultTable,
   type ResultTable,
 } from '../../src/evaluate/table.js';
-import type { EvaluationRequest } from '../../src/search/candidate-evaluator.js';
-import { searchConfigSchema } from '../../src/search/config.js';
-import { runSearch } from '../../src/search/runner.js';
-import { TableEvaluator } from '../../src/search/table-evaluator.js';
+import type { EvaluationRequest } from '../../src/evaluate/evaluator.js';
+import { searchConfigSchema } from '../../src/run/config.js';
+import { runSearch } from '../../src/run/runner.js';
+import { TableEvaluator } from '../../src/evaluate/table-evaluator.js';
 import { CellSpace } from '../../src/space/cells/index.js';
 import { GenomeSpace } from '../../src/space/genome-space.js';
 import type { CompileTarget } from '../../src/space/space.js';

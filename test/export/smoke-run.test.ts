@@ -14,8 +14,8 @@ import { NORMALISATION } from '../../src/data/registry.js';
 import { trainBestCommand } from '../../src/cli/final.js';
 import { TensorData } from '../../src/engine/engine.js';
 import { loadNetwork } from '../../src/export/model-file.js';
-import { loadSearchConfig } from '../../src/search/config.js';
-import { runSearch } from '../../src/search/runner.js';
+import { loadSearchConfig } from '../../src/run/config.js';
+import { runSearch } from '../../src/run/runner.js';
 import { RunStore } from '../../src/store/index.js';
 import { fakeFashionMnist, syntheticImages } from '../helpers.js';
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reportCommand } from '../../src/cli/report.js';
 import { loadReportData } from '../../src/report/index.js';
-import { loadSearchConfig } from '../../src/search/config.js';
-import { runSearch } from '../../src/search/runner.js';
+import { loadSearchConfig } from '../../src/run/config.js';
+import { runSearch } from '../../src/run/runner.js';
 import { RunStore } from '../../src/store/index.js';
 import { fakeFashionMnist } from '../helpers.js';
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadSearchConfig } from '../../src/search/config.js';
+import { loadSearchConfig } from '../../src/run/config.js';
 import { type Architecture, IR_FORMAT, analyzeArchitecture } from '../../src/space/ir.js';
 import { genomeToArchitecture } from '../../src/space/genome.js';
 import { RunStore, candidateHash } from '../../src/store/index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Network, TensorData } from '../../src/engine/engine.js';
-import { inheritWeights } from '../../src/search/candidate-evaluator.js';
+import { inheritWeights } from '../../src/evaluate/evaluator.js';
 import { type Architecture, type IrNode, analyzeArchitecture } from '../../src/space/ir.js';
 import {
   LAYER_SPACE_NAME,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { searchConfigSchema } from '../../src/search/config.js';
+import { searchConfigSchema } from '../../src/run/config.js';
 import { createStrategy, restoreStrategy } from '../../src/search/registry.js';
 import type { Evaluated, Proposal } from '../../src/search/strategy.js';
 import { CellSpace } from '../../src/space/cells/index.js';

@@ -22,11 +22,11 @@ import {
   type CandidateResult,
   type EvaluationSettings,
   evaluationKey,
-} from './candidate-evaluator.js';
+} from '../evaluate/evaluator.js';
 import { type SearchConfig, configuredProtocol, searchConfigSchema } from './config.js';
 import { createEvaluator, datasetTarget } from './evaluators.js';
-import { sortByRanking } from './ranking.js';
-import { createStrategy, restoreStrategy } from './registry.js';
+import { sortByRanking } from '../search/ranking.js';
+import { createStrategy, restoreStrategy } from '../search/registry.js';
 import {
   CandidateScreen,
   SCREENED_OUT_METRIC,
@@ -34,7 +34,7 @@ import {
   type ScreenVerdict,
 } from './screen.js';
 import { PredictorScreenedSpace } from './screened-space.js';
-import type { Evaluated, Strategy } from './strategy.js';
+import type { Evaluated, Strategy } from '../search/strategy.js';
 import { DartsTournamentHost } from './tournament-host.js';
 
 export const CODE_VERSION = '0.1.0';

@@ -32,7 +32,7 @@ export const SCREEN_METRIC = {
   online: 'predicted_accuracy',
 } as const;
 /** Set to 1 on candidates the screen kept from training. */
-export { SCREENED_OUT_METRIC } from './strategy.js';
+export { SCREENED_OUT_METRIC } from '../search/strategy.js';
 
 export interface ScreenedCandidate {
   readonly id: string;

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { predictorTrainCommand } from '../../src/cli/predictor.js';
 import { AccuracyPredictor } from '../../src/evaluate/predictor.js';
-import { PredictorScreenedSpace } from '../../src/search/screened-space.js';
+import { PredictorScreenedSpace } from '../../src/run/screened-space.js';
 import type { Genome } from '../../src/space/genome.js';
 import { GenomeSpace } from '../../src/space/genome-space.js';
 import { Random } from '../../src/util/random.js';
-import { ConfigError, loadSearchConfig } from '../../src/search/config.js';
-import { runSearch } from '../../src/search/runner.js';
+import { ConfigError, loadSearchConfig } from '../../src/run/config.js';
+import { runSearch } from '../../src/run/runner.js';
 import { RunStore } from '../../src/store/index.js';
 import { fakeFashionMnist } from '../helpers.js';
 

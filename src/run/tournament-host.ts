@@ -12,7 +12,7 @@ import type { CompileTarget, SearchSpace } from '../space/space.js';
 import type { RunStore } from '../store/index.js';
 import { type SearchConfig, configuredProtocol } from './config.js';
 import { prepareSearchData } from './evaluators.js';
-import type { Strategy } from './strategy.js';
+import type { Strategy } from '../search/strategy.js';
 
 export const DARTS_TOURNAMENT_EVENT = 'darts_tournament';
 

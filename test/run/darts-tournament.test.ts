@@ -6,17 +6,17 @@ import { Network, TensorData } from '../../src/engine/engine.js';
 import { architectureToOnnx } from '../../src/export/onnx.js';
 import { architectureToPytorch } from '../../src/export/pytorch.js';
 import { runDartsTournament } from '../../src/evaluate/darts-tournament.js';
-import { searchConfigSchema } from '../../src/search/config.js';
+import { searchConfigSchema } from '../../src/run/config.js';
 import { MuPlusLambda } from '../../src/search/mu-plus-lambda.js';
-import { runSearch } from '../../src/search/runner.js';
+import { runSearch } from '../../src/run/runner.js';
 import type { Evaluated } from '../../src/search/strategy.js';
-import { DARTS_TOURNAMENT_EVENT } from '../../src/search/tournament-host.js';
+import { DARTS_TOURNAMENT_EVENT } from '../../src/run/tournament-host.js';
 import { RunStore } from '../../src/store/index.js';
 import { CellSpace } from '../../src/space/cells/index.js';
 import { analyzeArchitecture, IR_FORMAT, type Architecture } from '../../src/space/ir.js';
 import { compileMixture, mixWholeNetworks } from '../../src/space/mixture.js';
 import { conv, fakeFashionMnist, syntheticImages } from '../helpers.js';
-import { type Toy, accuracyOf, evaluate, target, toySpace } from './toy.js';
+import { type Toy, accuracyOf, evaluate, target, toySpace } from '../search/toy.js';
 
 const input = { channels: 1, height: 12, width: 12 };
 

@@ -15,8 +15,8 @@ import { createSpace } from '../space/registry.js';
 import type { FinalTrainingRecord, RunRecord, RunStore } from '../store/index.js';
 import { type SearchConfig, configuredProtocol, searchConfigSchema } from './config.js';
 import { datasetTarget } from './evaluators.js';
-import { paretoFront } from './pareto.js';
-import { sortByRanking } from './ranking.js';
+import { paretoFront } from '../search/pareto.js';
+import { sortByRanking } from '../search/ranking.js';
 
 /** One network to train: a candidate of the run or a baseline. */
 export interface FinalEntry {

@@ -6,15 +6,15 @@
  * metric out, which ranks the candidate last on that objective. Nothing is trained: a result
  * spends no epochs (`fidelity` 0), so budget such runs by evaluations or generations.
  */
-import type { PreparedData } from '../evaluate/prepared-data.js';
-import { DEFAULT_PROXY_BATCH, PROXY_NAMES, computeProxies } from '../evaluate/proxies.js';
+import type { PreparedData } from './prepared-data.js';
+import { DEFAULT_PROXY_BATCH, PROXY_NAMES, computeProxies } from './proxies.js';
 import {
   type CandidateEvaluator,
   type CandidateResult,
   type EvaluationRequest,
   failedCandidateResult,
   untrainedResult,
-} from './candidate-evaluator.js';
+} from './evaluator.js';
 
 export class ProxyEvaluator implements CandidateEvaluator {
   readonly description: string;

@@ -5,11 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { EpochRecord, Network, WeightMap } from '../engine/engine.js';
-import type { PreparedData } from '../evaluate/prepared-data.js';
-import type { TrainingProtocol } from '../evaluate/protocols.js';
-import { type Augmentation, trainArchitecture } from '../evaluate/train.js';
+import type { PreparedData } from './prepared-data.js';
+import type { TrainingProtocol } from './protocols.js';
+import { type Augmentation, trainArchitecture } from './train.js';
 import type { Architecture } from '../space/ir.js';
-import type { EvaluationStatus } from './strategy.js';
+import type { EvaluationStatus } from '../search/strategy.js';
 
 export interface EvaluationSettings {
   readonly protocol: TrainingProtocol;

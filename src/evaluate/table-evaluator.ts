@@ -10,13 +10,13 @@
  * (`fidelity` 0): budget such runs by evaluations or generations.
  */
 import { analyzeArchitecture } from '../space/ir.js';
-import { type ResultTable, TableLookupError } from '../evaluate/table.js';
+import { type ResultTable, TableLookupError } from './table.js';
 import {
   type CandidateEvaluator,
   type CandidateResult,
   type EvaluationRequest,
   untrainedResult,
-} from './candidate-evaluator.js';
+} from './evaluator.js';
 
 /** Candidates the runner may hand over at once: lookups are instant. */
 const TABLE_CONCURRENCY = 64;

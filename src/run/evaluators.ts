@@ -10,10 +10,10 @@ import { loadResultTable } from '../evaluate/table.js';
 import { createSpace } from '../space/registry.js';
 import type { CompileTarget } from '../space/space.js';
 import { QueueEvaluator } from '../distributed/queue-evaluator.js';
-import { type CandidateEvaluator, LocalTrainingEvaluator } from './candidate-evaluator.js';
+import { type CandidateEvaluator, LocalTrainingEvaluator } from '../evaluate/evaluator.js';
 import { type SearchConfig, configuredProtocol } from './config.js';
-import { ProxyEvaluator } from './proxy-evaluator.js';
-import { TableEvaluator } from './table-evaluator.js';
+import { ProxyEvaluator } from '../evaluate/proxy-evaluator.js';
+import { TableEvaluator } from '../evaluate/table-evaluator.js';
 
 /** Input shape and class count of the configured dataset, known without loading it. */
 export function datasetTarget(config: SearchConfig): CompileTarget {

@@ -6,9 +6,9 @@ import { compareCommand, parseSeeds, trainBestCommand } from '../../src/cli/fina
 import { Network } from '../../src/engine/engine.js';
 import { baselineArchitecture } from '../../src/evaluate/baselines.js';
 import { readModelFile } from '../../src/export/model-file.js';
-import { loadSearchConfig } from '../../src/search/config.js';
-import { selectCandidates } from '../../src/search/final-training.js';
-import { runSearch } from '../../src/search/runner.js';
+import { loadSearchConfig } from '../../src/run/config.js';
+import { selectCandidates } from '../../src/run/final-training.js';
+import { runSearch } from '../../src/run/runner.js';
 import { analyzeArchitecture } from '../../src/space/ir.js';
 import { RunStore } from '../../src/store/index.js';
 import { fakeFashionMnist } from '../helpers.js';
