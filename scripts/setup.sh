@@ -27,7 +27,8 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   # onnxruntime-node's install script would fetch optional CUDA files from the internet; its CPU
-  # build ships in the package (.npmrc says the same for a plain npm ci).
+  # build ships in the package. (No .npmrc says so: npm warns about unknown project keys on every
+  # npx, so a plain `npm ci` outside this script needs ONNXRUNTIME_NODE_INSTALL=skip too.)
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi
 
