@@ -4,8 +4,9 @@
  * the strategy's state, and a log of notable events.
  *
  * The store appends and queries; it holds no search logic. Deduplication works through
- * `findReusableEvaluation(hash, evaluationKey)`: the caller computes both keys (see
- * `candidateHash`), asks before training, and records a reuse with `reusedFrom`.
+ * `findReusableEvaluation(hash, evaluationKey)`: the caller computes both (the architecture hash
+ * and the evaluation identity of run/identity.ts), asks before training, and records a reuse with
+ * `reusedFrom`. Only `ok` results are reused; a run's decisions (`decision` set) never are.
  *
  * One process writes (the search, or the coordinator of distributed workers); any number of
  * readers (a dashboard) may open the same file at the same time, `readonly` if they like. Every
@@ -16,10 +17,24 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { RunStoreError, applyMigrations, checkSchema } from './schema.js';
+import { LEGACY_KEY_PREFIX, RunStoreError, applyMigrations, checkSchema } from './schema.js';
+import { openReadOnlyDatabase } from './read-only.js';
 
 export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';
 export type EvaluationStatus = 'ok' | 'killed' | 'failed';
+/**
+ * A verdict of a run on one of its candidates, not a result: screened out by a proxy or predictor
+ * screen, not promoted by a pruner (successive halving, Hyperband), refused before training by a
+ * constraint. Stored for the run itself (a resume does not screen or train it again) and never
+ * reused by another run.
+ */
+export type EvaluationDecision = 'screened-out' | 'not-promoted' | 'pruned' | 'infeasible';
+export const EVALUATION_DECISIONS: readonly EvaluationDecision[] = [
+  'screened-out',
+  'not-promoted',
+  'pruned',
+  'infeasible',
+];
 export type StrategyPhase = 'asked' | 'told';
 
 /** How many strategy snapshots are kept per run (older ones are pruned). */
@@ -96,8 +111,11 @@ export interface EvaluationRecord {
   readonly candidateId: string;
   readonly runId: string;
   readonly hash: string;
+  /** The evaluation identity (run/identity.ts); `legacy:...` for rows of older stores. */
   readonly evaluationKey: string;
   readonly status: EvaluationStatus;
+  /** Set when the row is a decision of its run rather than a result (see {@link EvaluationDecision}). */
+  readonly decision: EvaluationDecision | null;
   readonly error: string | null;
   /** Epochs trained (the budget actually spent). */
   readonly fidelity: number;
@@ -124,13 +142,18 @@ export interface EvaluationView extends EvaluationRecord {
 export interface NewEvaluation {
   readonly candidateId: string;
   readonly status: EvaluationStatus;
+  /** A decision of the run (never reused by another run) instead of a result. */
+  readonly decision?: EvaluationDecision | null;
   /** Required when status is `failed`. */
   readonly error?: string | null;
   readonly fidelity: number;
   readonly metrics: Readonly<Record<string, number>>;
   readonly epochs?: readonly unknown[];
   readonly objectives?: Readonly<Record<string, number>>;
-  /** Identifies protocol, budget, dataset, data subset and seed policy (computed by the caller). */
+  /**
+   * The evaluation identity (run/identity.ts: architecture, data, protocol, fidelity, truncation,
+   * weights origin, evaluator, seed), computed by the caller.
+   */
   readonly evaluationKey: string;
   readonly reusedFrom?: number | null;
   readonly worker?: string | null;
@@ -224,8 +247,9 @@ export interface HashTarget {
 }
 
 /**
- * The deduplication hash of a candidate: hex SHA-256 of its canonical genome text plus the input
- * shape and class count it is compiled for (the same text on another data set is another network).
+ * A hash of a genome text plus the input shape and class count it is compiled for (for stores
+ * written by hand). Searches key candidates on their compiled IR instead (run/identity.ts
+ * `architectureHash`): a text can leave out options that change the network.
  */
 export function candidateHash(genomeText: string, target: HashTarget): string {
   const { channels, height, width } = target.input;
@@ -274,6 +298,7 @@ interface EvaluationRow {
   hash: string;
   evaluation_key: string;
   status: EvaluationStatus;
+  decision: string | null;
   error: string | null;
   fidelity: number;
   metrics: string;
@@ -423,6 +448,7 @@ function evaluationFromRow(row: EvaluationRow): EvaluationRecord {
     hash: row.hash,
     evaluationKey: row.evaluation_key,
     status: row.status,
+    decision: decisionFromColumn(row.decision),
     error: row.error,
     fidelity: row.fidelity,
     metrics: numberRecord(parseNumbersJson(row.metrics, `evaluation ${row.id} metrics`)),
@@ -433,6 +459,14 @@ function evaluationFromRow(row: EvaluationRow): EvaluationRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
   };
+}
+
+function decisionFromColumn(value: string | null): EvaluationDecision | null {
+  if (value === null) return null;
+  // A decision this version does not know is still a decision: never taken for a result.
+  return (EVALUATION_DECISIONS as readonly string[]).includes(value)
+    ? (value as EvaluationDecision)
+    : 'pruned';
 }
 
 function evaluationViewFromRow(row: EvaluationViewRow): EvaluationView {
@@ -523,8 +557,13 @@ export class RunStore {
     let db: Database.Database;
     try {
       if (!memory && !readonly) mkdirSync(dirname(file), { recursive: true });
-      db = new Database(file, { readonly, fileMustExist: readonly });
+      // Read-only: never creates the file or its folder, and reads a store in a read-only place.
+      db =
+        readonly && !memory
+          ? openReadOnlyDatabase(file).db
+          : new Database(file, { readonly, fileMustExist: readonly });
     } catch (error) {
+      if (error instanceof RunStoreError) throw error;
       throw new RunStoreError(`cannot open run store ${file}: ${(error as Error).message}`, {
         cause: error,
       });
@@ -858,6 +897,15 @@ export class RunStore {
         `evaluation of ${evaluation.candidateId}: a failed evaluation needs its error`,
       );
     }
+    if (
+      evaluation.decision !== undefined &&
+      evaluation.decision !== null &&
+      !EVALUATION_DECISIONS.includes(evaluation.decision)
+    ) {
+      throw new RunStoreError(
+        `evaluation of ${evaluation.candidateId}: decision ${JSON.stringify(evaluation.decision)} is not one of ${EVALUATION_DECISIONS.join(', ')}`,
+      );
+    }
     if (!Number.isFinite(evaluation.fidelity) || evaluation.fidelity < 0) {
       throw new RunStoreError(
         `evaluation of ${evaluation.candidateId}: fidelity must be a number >= 0 (got ${evaluation.fidelity})`,
@@ -877,15 +925,16 @@ export class RunStore {
         );
       }
       const result = this.stmt(
-        `INSERT INTO evaluations (candidate_id, run_id, hash, evaluation_key, status, error,
-           fidelity, metrics, epochs, reused_from, worker, started_at, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO evaluations (candidate_id, run_id, hash, evaluation_key, status, decision,
+           error, fidelity, metrics, epochs, reused_from, worker, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         evaluation.candidateId,
         candidate.run_id,
         candidate.hash,
         evaluation.evaluationKey,
         evaluation.status,
+        evaluation.decision ?? null,
         evaluation.error ?? null,
         evaluation.fidelity,
         numbersToJson(evaluation.metrics, 'evaluation metrics'),
@@ -922,13 +971,15 @@ export class RunStore {
   }
 
   /**
-   * The earliest `ok` or `killed` evaluation of this hash under this evaluation key, in any run
-   * of the store; failed evaluations are never reused.
+   * The earliest `ok` result of this candidate hash under this evaluation identity, in any run of
+   * the store. Never a killed or failed one, never a run's decision (a candidate screened out or
+   * not promoted), never a legacy row (its identity cannot be recomputed).
    */
   findReusableEvaluation(hash: string, evaluationKey: string): EvaluationRecord | undefined {
+    if (evaluationKey.startsWith(LEGACY_KEY_PREFIX)) return undefined;
     const row = this.stmt<EvaluationRow>(
       `${EVALUATION_SELECT}
-       WHERE e.hash = ? AND e.evaluation_key = ? AND e.status IN ('ok', 'killed')
+       WHERE e.hash = ? AND e.evaluation_key = ? AND e.status = 'ok' AND e.decision IS NULL
        ORDER BY e.id LIMIT 1`,
     ).get(hash, evaluationKey);
     return row === undefined ? undefined : evaluationFromRow(row);
