@@ -10,14 +10,15 @@ import { DATASET_NAMES } from '../data/registry.js';
 import { DEFAULT_DARTS_TOURNAMENT } from '../evaluate/darts-tournament.js';
 import { PROTOCOL_NAMES } from '../evaluate/protocols.js';
 import { PROXY_NAMES, type ProxyName } from '../evaluate/proxies.js';
-import { createSpace, parseSpaceArgument } from '../space/registry.js';
+import { SpaceError, createSpace, parseSpaceArgument } from '../space/registry.js';
 import { packageRoot } from '../util/fs.js';
+import { describeSchemaIssues, formatIssuePath } from '../util/unknown-keys.js';
 
-const objectiveSchema = z.object({
+const objectiveSchema = z.strictObject({
   metric: z.string().min(1),
   direction: z.enum(['maximize', 'minimize']),
 });
-const constraintSchema = z.object({
+const constraintSchema = z.strictObject({
   metric: z.string().min(1),
   op: z.enum(['>=', '<=']),
   value: z.number(),
@@ -39,6 +40,7 @@ export const searchConfigSchema = z
         testSubset: z.number().int().min(1).optional(),
         validationFraction: z.number().gt(0).lt(1).optional(),
       })
+      .strict()
       .prefault({}),
     space: z
       .object({
@@ -54,15 +56,23 @@ export const searchConfigSchema = z
          */
         selfAdaptive: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
       })
+      .strict()
       .prefault({})
       .superRefine((space, context) => {
         try {
           createSpace(space);
         } catch (error) {
-          context.addIssue({
-            code: 'custom',
-            message: error instanceof Error ? error.message : String(error),
-          });
+          // An option's problem is told at its path (space.options.filtres), the rest whole.
+          const issues = error instanceof SpaceError ? error.issues : [];
+          if (issues.length > 0) {
+            for (const issue of issues)
+              context.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+          } else {
+            context.addIssue({
+              code: 'custom',
+              message: error instanceof Error ? error.message : String(error),
+            });
+          }
         }
       }),
     /**
@@ -103,6 +113,7 @@ export const searchConfigSchema = z
           .strict()
           .optional(),
       })
+      .strict()
       .prefault({})
       .refine((s) => !s.dartsTournament || ['ga', 'nsga2', 'mu+lambda'].includes(s.name), {
         error: 'dartsTournament needs a generational strategy: ga, nsga2 or mu+lambda',
@@ -120,11 +131,11 @@ export const searchConfigSchema = z
         maxStepsPerEpoch: z.number().int().min(1).optional(),
         /** Stop a candidate whose validation accuracy after `epoch` epochs is below `accuracy`. */
         killBelow: z
-          .object({ epoch: z.number().int().min(1), accuracy: z.number().min(0).max(1) })
+          .strictObject({ epoch: z.number().int().min(1), accuracy: z.number().min(0).max(1) })
           .optional(),
         /** Train each batch of candidates for `minEpochs`, promote the best 1/eta to full training. */
         successiveHalving: z
-          .object({ minEpochs: z.number().int().min(1), eta: z.number().int().min(2) })
+          .strictObject({ minEpochs: z.number().int().min(1), eta: z.number().int().min(2) })
           .optional(),
         inheritWeights: z.boolean().default(false),
         /**
@@ -187,6 +198,7 @@ export const searchConfigSchema = z
           .strict()
           .optional(),
       })
+      .strict()
       .prefault({}),
     budget: z
       .object({
@@ -197,6 +209,7 @@ export const searchConfigSchema = z
         epochs: z.number().int().min(1).optional(),
         minutes: z.number().positive().optional(),
       })
+      .strict()
       .prefault({})
       .refine(
         (b) => Object.values(b).some((v) => v !== undefined),
@@ -208,6 +221,7 @@ export const searchConfigSchema = z
         size: z.number().int().min(1).default(1),
         threads: z.number().int().min(1).optional(),
       })
+      .strict()
       .prefault({}),
     device: z.string().default('cpu'),
   })
@@ -228,9 +242,9 @@ export class ConfigError extends Error {
 }
 
 function describeIssues(error: z.ZodError, source: string): string {
-  return error.issues
+  return describeSchemaIssues(error, searchConfigSchema)
     .slice(0, 6)
-    .map((issue) => `  ${issue.path.join('.') || '(top level)'}: ${issue.message}`)
+    .map((issue) => `  ${formatIssuePath(issue.path) || '(top level)'}: ${issue.message}`)
     .join('\n')
     .replace(/^/, `invalid search configuration (${source}):\n`);
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { CompileTarget, SearchSpace } from '../space/space.js';
 import { Random, type RandomState } from '../util/random.js';
+import { nearestKey } from '../util/unknown-keys.js';
 import type {
   Constraint,
   EvaluationStatus,
@@ -133,7 +134,11 @@ function describeIssues(issues: z.ZodError['issues'], unknownNoun: string, known
         const names = issue.keys.map((key) => `"${key}"`).join(', ');
         const where = issue.path.length > 0 ? ` in ${formatPath(issue.path)}` : '';
         const list = known && issue.path.length === 0 ? ` (known: ${known.join(', ')})` : '';
-        return `unknown ${unknownNoun}${issue.keys.length > 1 ? 's' : ''} ${names}${where}${list}`;
+        const nearest = issue.keys
+          .map((key) => (known && issue.path.length === 0 ? nearestKey(key, known) : undefined))
+          .filter((key) => key !== undefined);
+        const hint = nearest.length > 0 ? `; did you mean ${nearest.join(', ')}?` : '';
+        return `unknown ${unknownNoun}${issue.keys.length > 1 ? 's' : ''} ${names}${where}${list}${hint}`;
       }
       const path = formatPath(issue.path);
       if (path === '' || issue.message.startsWith(String(issue.path[0]))) return issue.message;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { Random } from '../util/random.js';
+import { OptionsError, describeSchemaIssues } from '../util/unknown-keys.js';
 import {
   type ConvGene,
   GENOME_LIMITS,
@@ -26,15 +27,17 @@ export interface SpaceGenome {
 }
 
 /** The options' fields, without the cross-field check (so configs can take a partial). */
-export const genomeSpaceFieldsSchema = z.object({
-  filters: z.array(z.number().int().min(1).max(GENOME_LIMITS.maxFilters)).min(1),
-  kernels: z.array(z.number().int().min(1).max(GENOME_LIMITS.maxKernel)).min(1),
-  activations: z.array(z.enum(ACTIVATIONS)).min(1),
-  finalActivations: z.array(z.enum(ACTIVATIONS)).min(1),
-  minNormal: z.number().int().min(0),
-  maxNormal: z.number().int().min(0).max(16),
-  crossover: z.enum(['one-point', 'uniform']),
-});
+export const genomeSpaceFieldsSchema = z
+  .object({
+    filters: z.array(z.number().int().min(1).max(GENOME_LIMITS.maxFilters)).min(1),
+    kernels: z.array(z.number().int().min(1).max(GENOME_LIMITS.maxKernel)).min(1),
+    activations: z.array(z.enum(ACTIVATIONS)).min(1),
+    finalActivations: z.array(z.enum(ACTIVATIONS)).min(1),
+    minNormal: z.number().int().min(0),
+    maxNormal: z.number().int().min(0).max(16),
+    crossover: z.enum(['one-point', 'uniform']),
+  })
+  .strict();
 export const genomeSpaceOptionsSchema = genomeSpaceFieldsSchema.refine(
   (o) => o.minNormal <= o.maxNormal,
   'minNormal must not exceed maxNormal',
@@ -98,8 +101,9 @@ export class GenomeSpace implements SearchSpace<SpaceGenome> {
   constructor(options: Partial<GenomeSpaceOptions> = {}) {
     const parsed = genomeSpaceOptionsSchema.safeParse({ ...DEFAULT_GENOME_SPACE, ...options });
     if (!parsed.success) {
-      throw new Error(
-        `invalid genome space: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`,
+      throw new OptionsError(
+        'invalid genome space',
+        describeSchemaIssues(parsed.error, genomeSpaceOptionsSchema, 'option'),
       );
     }
     this.options = parsed.data;

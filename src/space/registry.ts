@@ -3,13 +3,15 @@
  * `--space grammar:grammars/mlp.yaml`) and every strategy works with every space.
  */
 import { CellSpace } from './cells/index.js';
+import { CnnSpace, type CnnSpaceOptionsInput } from './cnn/index.js';
 import { GenomeSpace } from './genome-space.js';
 import { GrammarSpace, loadGrammarFile } from './grammar/index.js';
 import { LayerListSpace, type LayerSpaceOptionsInput } from './layers/index.js';
 import { type SelfAdaptiveOptionsInput, SelfAdaptiveSpace } from './self-adaptive.js';
 import type { SearchSpace } from './space.js';
+import { type DescribedIssue, OptionsError } from '../util/unknown-keys.js';
 
-export const SPACE_NAMES = ['genome', 'layers', 'cells', 'grammar'] as const;
+export const SPACE_NAMES = ['genome', 'layers', 'cells', 'cnn', 'grammar'] as const;
 export type SpaceName = (typeof SPACE_NAMES)[number];
 
 /** A space as a configuration names it. */
@@ -27,13 +29,26 @@ export interface SpaceSpec {
 }
 
 export class SpaceError extends Error {
-  constructor(message: string) {
+  /**
+   * @param issues where the problem is an option, each issue at its path inside the space's
+   *   spec (`options.filtres`, `selfAdaptive.minRate`), so a configuration can name the full path
+   */
+  constructor(
+    message: string,
+    readonly issues: readonly DescribedIssue[] = [],
+  ) {
     super(message);
     this.name = 'SpaceError';
   }
 }
 
-/** `genome`, `layers`, `cells`, or `grammar:path.yaml` as the command line writes a space. */
+/** The option issues of `error` (an {@link OptionsError}) under `key` of the space spec. */
+function optionIssues(error: unknown, key: string): DescribedIssue[] {
+  if (!(error instanceof OptionsError)) return [];
+  return error.issues.map((issue) => ({ path: [key, ...issue.path], message: issue.message }));
+}
+
+/** `genome`, `layers`, `cells`, `cnn`, or `grammar:path.yaml` as the command line writes a space. */
 export function parseSpaceArgument(text: string): { name: string; grammar?: string } {
   const colon = text.indexOf(':');
   if (colon < 0) return { name: text };
@@ -59,6 +74,7 @@ export function createSpace(spec: SpaceSpec): SearchSpace<unknown> {
   } catch (error) {
     throw new SpaceError(
       `${spec.name} space, selfAdaptive: ${error instanceof Error ? error.message : String(error)}`,
+      optionIssues(error, 'selfAdaptive'),
     );
   }
 }
@@ -79,6 +95,8 @@ function createInnerSpace(spec: SpaceSpec): SearchSpace<unknown> {
         return new GrammarSpace(loadGrammarFile(spec.grammar), options) as SearchSpace<unknown>;
       case 'cells':
         return new CellSpace(options) as SearchSpace<unknown>;
+      case 'cnn':
+        return new CnnSpace(options as CnnSpaceOptionsInput) as SearchSpace<unknown>;
       default:
         throw new SpaceError(
           `unknown search space ${JSON.stringify(spec.name)}; known spaces: ${SPACE_NAMES.join(', ')}`,
@@ -88,6 +106,7 @@ function createInnerSpace(spec: SpaceSpec): SearchSpace<unknown> {
     if (error instanceof SpaceError) throw error;
     throw new SpaceError(
       `${spec.name} space: ${error instanceof Error ? error.message : String(error)}`,
+      optionIssues(error, 'options'),
     );
   }
 }

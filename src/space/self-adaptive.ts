@@ -25,6 +25,7 @@
  */
 import { z } from 'zod';
 import type { Random } from '../util/random.js';
+import { OptionsError, describeSchemaIssues } from '../util/unknown-keys.js';
 import type { Architecture } from './ir.js';
 import type { CompileTarget, SearchSpace } from './space.js';
 import { compileMixture } from './mixture.js';
@@ -105,10 +106,9 @@ export function parseSelfAdaptiveOptions(options: unknown = {}): SelfAdaptiveOpt
   }
   const parsed = selfAdaptiveOptionsSchema.safeParse({ ...DEFAULT_SELF_ADAPTIVE, ...options });
   if (!parsed.success) {
-    throw new Error(
-      `invalid self-adaptive mutation options: ${parsed.error.issues
-        .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
-        .join('; ')}`,
+    throw new OptionsError(
+      'invalid self-adaptive mutation options',
+      describeSchemaIssues(parsed.error, selfAdaptiveOptionsSchema, 'option'),
     );
   }
   return parsed.data;

@@ -371,9 +371,12 @@ describe('createSpace with selfAdaptive', () => {
       space: { name: 'cells', selfAdaptive: { initialRate: 2 } },
     });
     expect(bad.success).toBe(false);
-    expect(bad.error?.issues).toHaveLength(1);
-    expect(bad.error?.issues[0]?.path).toEqual(['space']);
-    expect(bad.error?.issues[0]?.message).toMatch(/selfAdaptive: .*initialRate/);
+    // Each problem at the option's own path (two checks refuse 2: the bound and the range).
+    expect(bad.error?.issues.map((issue) => issue.path)).toEqual([
+      ['space', 'selfAdaptive', 'initialRate'],
+      ['space', 'selfAdaptive', 'initialRate'],
+    ]);
+    expect(bad.error?.issues[0]?.message).toMatch(/initialRate must be at most 1/);
     const wrongType = searchConfigSchema.safeParse({
       budget: { generations: 1 },
       space: { selfAdaptive: 'yes' },

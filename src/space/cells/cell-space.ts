@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { Random } from '../../util/random.js';
+import { OptionsError, describeSchemaIssues } from '../../util/unknown-keys.js';
 import type { Architecture } from '../ir.js';
 import type { CompileTarget, SearchSpace } from '../space.js';
 import {
@@ -74,8 +75,9 @@ export class CellSpace implements SearchSpace<CellGenome> {
   constructor(options: Partial<CellSpaceOptions> = {}) {
     const parsed = cellSpaceOptionsSchema.safeParse({ ...DEFAULT_CELL_SPACE, ...options });
     if (!parsed.success) {
-      throw new Error(
-        `invalid cells space options: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`,
+      throw new OptionsError(
+        'invalid cells space options',
+        describeSchemaIssues(parsed.error, cellSpaceOptionsSchema, 'option'),
       );
     }
     this.options = parsed.data;

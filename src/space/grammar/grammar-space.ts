@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import type { Random } from '../../util/random.js';
+import { OptionsError, describeSchemaIssues } from '../../util/unknown-keys.js';
 import { type Architecture, analyzeArchitecture } from '../ir.js';
 import type { CompileTarget, SearchSpace } from '../space.js';
 import { type Grammar, GrammarError, LAYER_PARAMS, specCount } from './grammar.js';
@@ -74,8 +75,9 @@ export class GrammarSpace implements SearchSpace<GrammarGenome> {
   ) {
     const parsed = grammarSpaceOptionsSchema.safeParse({ ...DEFAULT_GRAMMAR_SPACE, ...options });
     if (!parsed.success) {
-      throw new Error(
-        `invalid grammar space: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`,
+      throw new OptionsError(
+        'invalid grammar space',
+        describeSchemaIssues(parsed.error, grammarSpaceOptionsSchema, 'option'),
       );
     }
     this.options = parsed.data;

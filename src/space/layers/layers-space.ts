@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import type { Random } from '../../util/random.js';
+import { OptionsError, describeSchemaIssues } from '../../util/unknown-keys.js';
 import { ACTIVATIONS, type Architecture, type TensorShape, analyzeArchitecture } from '../ir.js';
 import type { CompileTarget, SearchSpace } from '../space.js';
 import { compileLayers } from './compile.js';
@@ -167,8 +168,9 @@ export class LayerListSpace implements SearchSpace<LayerGenome> {
   constructor(options: LayerSpaceOptionsInput = {}) {
     const parsed = layerSpaceOptionsSchema.safeParse(options);
     if (!parsed.success) {
-      throw new LayerSpaceError(
-        `invalid layers space: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`,
+      throw new OptionsError(
+        'invalid layers space',
+        describeSchemaIssues(parsed.error, layerSpaceOptionsSchema, 'option'),
       );
     }
     this.options = parsed.data;
