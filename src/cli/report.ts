@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { writeReport } from '../report/index.js';
-import { RunStore } from '../store/index.js';
+import { RunReadModel } from '../store/read-model.js';
 
 export interface ReportCommandOptions {
   /** Run id or name. */
@@ -19,7 +19,7 @@ export interface ReportCommandOptions {
 
 /** Writes the report and returns one line saying what was written. */
 export async function reportCommand(options: ReportCommandOptions): Promise<string> {
-  const store = RunStore.open(options.store, { readonly: true });
+  const store = RunReadModel.open(options.store);
   try {
     const runId = store.getRun(options.run).id;
     const out = options.out ?? `runs/${runId}-report`;

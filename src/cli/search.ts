@@ -198,7 +198,7 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
 }
 
 export function runsCommand(options: { store: string }): string {
-  const store = RunStore.open(options.store);
+  const store = RunStore.open(options.store, { readonly: true });
   try {
     const rows = store.listRuns().map((run) => {
       const evaluations = store.evaluations(run.id, {});
@@ -239,7 +239,7 @@ export function runsCommand(options: { store: string }): string {
 }
 
 export function showCommand(options: { run: string; store: string; top?: number }): string {
-  const store = RunStore.open(options.store);
+  const store = RunStore.open(options.store, { readonly: true });
   try {
     const run = store.getRun(options.run);
     const config = run.config as SearchConfig;

@@ -2,13 +2,12 @@
  * What the dashboard reads from a run store, aggregated on the server so that a run of 20,000
  * candidates costs the browser a page of rows and a few thousand chart points at most.
  *
- * Two read-only connections to the store: a `RunStore` (which checks the schema and decodes
- * records) and a raw SQLite handle for the incremental reads of each run's index (see
- * run-index.ts) and the live feed's cursors. Every request first compares the store's change
- * token (its highest row ids and update time); only when it moved are the indexes refreshed, and
- * results computed from an index are cached under the index's version.
+ * Everything comes through the store's read model (store/read-model.ts), opened read-only: its
+ * records, the incremental reads of each run's index (see run-index.ts) and the live feed's
+ * cursors. Every request first compares the store's change token (its highest row ids and update
+ * time); only when it moved are the indexes refreshed, and results computed from an index are
+ * cached under the index's version.
  */
-import Database from 'better-sqlite3';
 import { z } from 'zod';
 import {
   type Architecture,
@@ -16,12 +15,8 @@ import {
   formatShape,
   parseArchitecture,
 } from '../space/ir.js';
-import {
-  type CandidateRecord,
-  type EvaluationRecord,
-  type RunRecord,
-  RunStore,
-} from '../store/index.js';
+import type { CandidateRecord, EvaluationRecord, RunRecord } from '../store/index.js';
+import { RunReadModel, type StoreEnd } from '../store/read-model.js';
 import {
   type CandidateQuery,
   candidatePage,
@@ -50,7 +45,6 @@ import type {
 import { CANDIDATE_EXPORTS, type CandidateExport } from './exports.js';
 import { layoutArchitecture } from './layout.js';
 import { RunIndex, candidateRow, finite } from './run-index.js';
-import { STOP_REQUESTED_EVENT } from '../store/index.js';
 
 /** An error a user caused (an unknown run, a bad parameter): answered with this HTTP status. */
 export class DashboardRequestError extends Error {
@@ -93,12 +87,7 @@ function shellWord(word: string): string {
 }
 
 /** Where the live feed has read up to. */
-export interface LiveCursor {
-  readonly candidateRowid: number;
-  readonly evaluationId: number;
-  readonly eventId: number;
-  readonly runsUpdatedAt: ReadonlyMap<string, string>;
-}
+export type LiveCursor = StoreEnd;
 
 export class DashboardData {
   private readonly indexes = new Map<string, RunIndex>();
@@ -108,46 +97,26 @@ export class DashboardData {
   private constructor(
     /** The store path as the user gave it (shown in commands). */
     readonly storePath: string,
-    private readonly store: RunStore,
-    private readonly db: Database.Database,
+    private readonly store: RunReadModel,
   ) {}
 
   /** Opens a run store for reading; throws RunStoreError (naming the file) when it cannot. */
   static open(storePath: string): DashboardData {
-    const store = RunStore.open(storePath, { readonly: true });
-    let db: Database.Database;
-    try {
-      db = new Database(store.path, { readonly: true, fileMustExist: true });
-      db.pragma('busy_timeout = 5000');
-    } catch (error) {
-      store.close();
-      throw error;
-    }
-    return new DashboardData(storePath, store, db);
+    return new DashboardData(storePath, RunReadModel.open(storePath));
   }
 
   close(): void {
     this.store.close();
-    if (this.db.open) this.db.close();
   }
 
   /** Changes whenever another connection commits to the store (SQLite's data_version). */
   dataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
+    return this.store.dataVersion();
   }
 
   /** A string that changes whenever anything the dashboard shows changes. */
   private changeToken(): string {
-    const row = this.db
-      .prepare<[], { c: number; e: number; v: number; u: string; r: number }>(
-        `SELECT (SELECT coalesce(max(rowid), 0) FROM candidates) AS c,
-           (SELECT coalesce(max(id), 0) FROM evaluations) AS e,
-           (SELECT coalesce(max(id), 0) FROM run_events) AS v,
-           (SELECT coalesce(max(updated_at), '') FROM runs) AS u,
-           (SELECT count(*) FROM runs) AS r`,
-      )
-      .get();
-    return row === undefined ? '' : `${row.c}/${row.e}/${row.v}/${row.u}/${row.r}`;
+    return this.store.changeToken();
   }
 
   /** The run's index, brought up to date when the store changed since it was last read. */
@@ -159,7 +128,7 @@ export class DashboardData {
     }
     let index = this.indexes.get(runId);
     if (index === undefined) {
-      index = new RunIndex(runId, this.db);
+      index = new RunIndex(runId, this.store);
       index.refresh();
       this.indexes.set(runId, index);
     }
@@ -228,22 +197,17 @@ export class DashboardData {
         }
       }
     }
-    const events = this.db
-      .prepare<[string], { stop: number | null; session: number | null; last: string | null }>(
-        `SELECT max(CASE WHEN kind = '${STOP_REQUESTED_EVENT}' THEN id END) AS stop,
-           max(CASE WHEN kind IN ('resumed', 'finished') THEN id END) AS session,
-           max(at) AS last
-         FROM run_events WHERE run_id = ?`,
-      )
-      .get(run.id);
+    const activity = this.store.runActivity(run.id);
     let lastActivityAt = run.updatedAt;
     let lastFinish = Number.NEGATIVE_INFINITY;
     for (const evaluation of index.evaluations) lastFinish = Math.max(lastFinish, evaluation.at);
     if (Number.isFinite(lastFinish) && lastFinish > Date.parse(lastActivityAt)) {
       lastActivityAt = new Date(lastFinish).toISOString();
     }
-    if (events?.last && events.last > lastActivityAt) lastActivityAt = events.last;
-    const stop = events?.stop ?? null;
+    if (activity.lastEventAt && activity.lastEventAt > lastActivityAt) {
+      lastActivityAt = activity.lastEventAt;
+    }
+    const stop = activity.lastStopRequestId;
     return {
       id: run.id,
       name: run.name,
@@ -264,7 +228,8 @@ export class DashboardData {
       generations,
       elapsedSeconds: Math.max(0, (Date.parse(lastActivityAt) - Date.parse(run.createdAt)) / 1000),
       lastActivityAt,
-      stopRequested: run.status === 'running' && stop !== null && stop > (events?.session ?? 0),
+      stopRequested:
+        run.status === 'running' && stop !== null && stop > (activity.lastSessionEventId ?? 0),
       resumeCommand: `nascent search --resume ${shellWord(run.name ?? run.id)} --store ${shellWord(this.storePath)}`,
     };
   }
@@ -297,12 +262,12 @@ export class DashboardData {
   }
 
   /** Candidates from their runs' indexes, in the order given (unknown ones skipped). */
-  private candidateRows(keys: readonly { id: string; run_id: string }[]): CandidateRow[] {
+  private candidateRows(keys: readonly { id: string; runId: string }[]): CandidateRow[] {
     const seen = new Set<string>();
-    return keys.flatMap(({ id, run_id }) => {
+    return keys.flatMap(({ id, runId }) => {
       if (seen.has(id)) return [];
       seen.add(id);
-      const entry = this.index(run_id).byId.get(id);
+      const entry = this.index(runId).byId.get(id);
       return entry === undefined ? [] : [candidateRow(entry)];
     });
   }
@@ -414,48 +379,18 @@ export class DashboardData {
 
   /** The cursor at the store's current end. */
   liveCursor(): LiveCursor {
-    const row = this.db
-      .prepare<[], { c: number; e: number; v: number }>(
-        `SELECT (SELECT coalesce(max(rowid), 0) FROM candidates) AS c,
-           (SELECT coalesce(max(id), 0) FROM evaluations) AS e,
-           (SELECT coalesce(max(id), 0) FROM run_events) AS v`,
-      )
-      .get();
-    return {
-      candidateRowid: row?.c ?? 0,
-      evaluationId: row?.e ?? 0,
-      eventId: row?.v ?? 0,
-      runsUpdatedAt: new Map(
-        this.db
-          .prepare<[], { id: string; updated_at: string }>('SELECT id, updated_at FROM runs')
-          .all()
-          .map((r) => [r.id, r.updated_at]),
-      ),
-    };
+    return this.store.end();
   }
 
   /** What changed after `cursor`, and the cursor after it. */
   changesSince(cursor: LiveCursor): { delta: LiveDelta; cursor: LiveCursor } {
     const next = this.liveCursor();
-    const added = this.db
-      .prepare<[number, number, number], { id: string; run_id: string }>(
-        'SELECT id, run_id FROM candidates WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?',
-      )
-      .all(cursor.candidateRowid, next.candidateRowid, DELTA_ROWS + 1);
-    const evaluated = this.db
-      .prepare<[number, number, number], { id: string; run_id: string }>(
-        `SELECT candidate_id AS id, run_id FROM evaluations WHERE id > ? AND id <= ?
-         ORDER BY id LIMIT ?`,
-      )
-      .all(cursor.evaluationId, next.evaluationId, DELTA_ROWS + 1);
-    const events = this.db
-      .prepare<[number, number], { run_id: string }>(
-        'SELECT DISTINCT run_id FROM run_events WHERE id > ? AND id <= ?',
-      )
-      .all(cursor.eventId, next.eventId);
-    const changedRuns = new Set<string>(
-      [...added, ...evaluated, ...events].map((row) => row.run_id),
-    );
+    const { added, evaluated, eventRuns } = this.store.changesBetween(cursor, next, DELTA_ROWS);
+    const changedRuns = new Set<string>([
+      ...added.map((key) => key.runId),
+      ...evaluated.map((key) => key.runId),
+      ...eventRuns,
+    ]);
     for (const [id, updatedAt] of next.runsUpdatedAt) {
       if (cursor.runsUpdatedAt.get(id) !== updatedAt) changedRuns.add(id);
     }

@@ -9,7 +9,7 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { RunStore, RunStoreError } from '../store/index.js';
+import { RunStore } from '../store/index.js';
 import { type ApiError, CANDIDATE_SORT_KEYS, type DashboardInfo } from './api-types.js';
 import { CANDIDATE_EXPORTS } from './exports.js';
 import { LiveFeed } from './live.js';
@@ -128,9 +128,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     );
   }
   if (options.createStore === true) RunStore.open(options.storePath).close();
-  if (!existsSync(options.storePath)) {
-    throw new RunStoreError(`no run store at ${resolve(options.storePath)}`);
-  }
+  // Read-only: a missing store is an error naming its path; nothing is created.
   const data = DashboardData.open(options.storePath);
   try {
     data.warm();

@@ -12,7 +12,8 @@ import { paretoFront } from '../search/pareto.js';
 import { sortByRanking } from '../search/ranking.js';
 import type { Constraint, EvaluationStatus, Objective } from '../search/strategy.js';
 import { type Architecture, parseArchitecture } from '../space/ir.js';
-import type { CandidateRecord, EvaluationRecord, RunRecord, RunStore } from '../store/run-store.js';
+import type { RunReader } from '../store/read-model.js';
+import type { CandidateRecord, EvaluationRecord, RunRecord } from '../store/run-store.js';
 import { median } from '../util/stats.js';
 
 /**
@@ -148,7 +149,7 @@ export function epochPoints(records: readonly unknown[]): EpochPoint[] {
 }
 
 /** The epochs of an evaluation, following reuses back to the training that produced them. */
-function trainingEpochs(store: RunStore, evaluation: EvaluationRecord): EpochPoint[] {
+function trainingEpochs(store: RunReader, evaluation: EvaluationRecord): EpochPoint[] {
   let current: EvaluationRecord | undefined = evaluation;
   const seen = new Set<number>();
   while (current && current.epochs.length === 0 && current.reusedFrom !== null) {
@@ -222,7 +223,7 @@ function shortId(run: RunRecord, id: string): string {
 }
 
 /** Reads one run (by id or name) from the store: throws when it does not exist. */
-export function loadReportData(store: RunStore, runIdOrName: string): ReportData {
+export function loadReportData(store: RunReader, runIdOrName: string): ReportData {
   const run = store.getRun(runIdOrName);
   const { objectives, constraints } = storedConfig(run);
   const lastEvaluation = new Map<string, EvaluationRecord>();

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunStore } from '../store/run-store.js';
+import type { RunReader } from '../store/read-model.js';
 import { architectureSvg } from './architecture-diagram.js';
 import {
   curvesChart,
@@ -152,7 +152,7 @@ export function reportFigures(data: ReportData, options: ReportOptions = {}): Re
  * replacing the figures of an earlier report in the same folder.
  */
 export function writeReport(
-  store: RunStore,
+  store: RunReader,
   run: string,
   outDir: string,
   options: ReportOptions = {},

@@ -38,7 +38,11 @@ const READ_VERSION_OFFSET = 19;
  * path, when there is no file there or it cannot be read.
  */
 export function openReadOnlyDatabase(file: string): ReadOnlyDatabase {
-  if (!existsSync(file)) throw new RunStoreError(`no run store at ${file}`);
+  if (!existsSync(file)) {
+    throw new RunStoreError(
+      `no run store at ${file} (nothing was created there; a search creates a store, and --store names it)`,
+    );
+  }
   if (!statSync(file).isFile()) {
     throw new RunStoreError(`no run store at ${file}: it is not a file`);
   }
