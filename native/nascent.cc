@@ -510,6 +510,11 @@ struct TrainOptions {
   // learning rate on the architecture weights, on a batch of the validation set. 0: alpha is
   // frozen (and never trained with the weights).
   double architectureLr = 0;
+  // Training in segments: the learning-rate schedule is defined over `scheduleEpochs` (0: epochs),
+  // and the call returns with status "paused" after `untilEpoch` (0: epochs). A later call with
+  // `continue: true` goes on from there with the same optimizer, step count, random engines and
+  // early-stopping state, so the segments give exactly the records of one training.
+  int64_t scheduleEpochs = 0, untilEpoch = 0;
 };
 
 TrainOptions ReadTrainOptions(const Napi::Object& o) {
@@ -544,6 +549,11 @@ TrainOptions ReadTrainOptions(const Napi::Object& o) {
   if (t.architectureLr < 0) throw std::runtime_error("architectureLr must be at least 0");
   if (t.cropPadding < 0) throw std::runtime_error("cropPadding must be at least 0");
   if (t.epochs < 1 || t.batchSize < 1) throw std::runtime_error("epochs and batchSize must be at least 1");
+  t.scheduleEpochs = static_cast<int64_t>(GetDouble(o, "scheduleEpochs", static_cast<double>(t.epochs)));
+  t.untilEpoch = static_cast<int64_t>(GetDouble(o, "untilEpoch", static_cast<double>(t.epochs)));
+  if (t.scheduleEpochs < 1) throw std::runtime_error("scheduleEpochs must be at least 1");
+  if (t.untilEpoch < 1 || t.untilEpoch > t.epochs)
+    throw std::runtime_error("untilEpoch must be between 1 and epochs (" + std::to_string(t.epochs) + ")");
   return t;
 }
 
@@ -609,10 +619,34 @@ EvalResult EvaluateOn(GraphNet& net, const torch::Tensor& images, const torch::T
 
 class Model;
 
+// Everything a paused training needs to go on exactly as if it had never paused. Kept by the
+// Model between a call that returns "paused" and the call with `continue: true` that resumes it.
+struct TrainState {
+  TrainOptions options;
+  // The data it trains on: a continuation must hand over the same datasets.
+  torch::Tensor trainX, valX;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::unique_ptr<torch::optim::Adam> alphaOptimizer;
+  std::mt19937_64 shuffleEngine, augmentEngine, valEngine;
+  std::vector<int64_t> valOrder;
+  size_t valNext = 0;
+  // Early stopping (Keras semantics) and the restoreBest snapshot.
+  std::vector<std::pair<std::string, torch::Tensor>> best;
+  double bestLoss = INFINITY;
+  int64_t sinceImprovement = 0, bestEpoch = 0;
+  // Epochs completed, weight steps taken (the schedule's clock), images seen, seconds trained.
+  int64_t epoch = 0, steps = 0, images = 0;
+  double seconds = 0;
+  std::vector<EpochRecord> epochs;
+  // The global generators (dropout draws from them) as the pause left them.
+  torch::Tensor cpuGenerator, deviceGenerator;
+};
+
 class TrainWorker : public Napi::AsyncWorker {
  public:
   TrainWorker(Napi::Env env, Model* model, Napi::Object modelRef, Dataset* train, Napi::Object trainRef,
-              Dataset* validation, Napi::Value validationRef, TrainOptions options, Napi::Function onProgress);
+              Dataset* validation, Napi::Value validationRef, TrainOptions options, Napi::Function onProgress,
+              std::shared_ptr<TrainState> resumed);
   ~TrainWorker() override;
   void Execute() override;
   void OnOK() override;
@@ -630,12 +664,12 @@ class TrainWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   Napi::ThreadSafeFunction progress_;
   bool hasProgress_ = false;
+  // The training's state: fresh, or the paused one this call resumes (null until Execute builds it).
+  std::shared_ptr<TrainState> state_;
   // results
-  std::vector<EpochRecord> epochs_;
   std::string status_ = "completed";
   std::string reason_;
-  int64_t bestEpoch_ = 0, steps_ = 0, images_ = 0, threads_ = 0;
-  double seconds_ = 0;
+  int64_t threads_ = 0;
 };
 
 class Model : public Napi::ObjectWrap<Model> {
@@ -645,6 +679,8 @@ class Model : public Napi::ObjectWrap<Model> {
                        {InstanceMethod<&Model::Train>("train"), InstanceMethod<&Model::Evaluate>("evaluate"),
                         InstanceMethod<&Model::Predict>("predict"), InstanceMethod<&Model::Proxies>("proxies"),
                         InstanceMethod<&Model::Stop>("stop"),
+                        InstanceMethod<&Model::DiscardTraining>("discardTraining"),
+                        InstanceAccessor<&Model::PausedEpoch>("pausedEpoch"),
                         InstanceMethod<&Model::ParameterCount>("parameterCount"),
                         InstanceMethod<&Model::GetWeights>("getWeights"),
                         InstanceMethod<&Model::SetWeights>("setWeights"), InstanceMethod<&Model::Save>("save"),
@@ -675,6 +711,8 @@ class Model : public Napi::ObjectWrap<Model> {
   torch::Device device_;
   std::atomic<bool> busy_{false};
   std::atomic<bool> stopRequested_{false};
+  // A paused training (status "paused"), for `train(..., { continue: true })`; null otherwise.
+  std::shared_ptr<TrainState> training_;
 
  private:
   void EnsureIdle(Napi::Env env) {
@@ -687,20 +725,46 @@ class Model : public Napi::ObjectWrap<Model> {
     Dataset* train = UnwrapDataset(info[0], "training set");
     Dataset* validation = info[1].IsNull() || info[1].IsUndefined() ? nullptr : UnwrapDataset(info[1], "validation set");
     if (!info[2].IsObject()) throw Napi::TypeError::New(env, "train: options must be an object");
+    Napi::Object given = info[2].As<Napi::Object>();
     TrainOptions options;
-    try {
-      options = ReadTrainOptions(info[2].As<Napi::Object>());
-    } catch (const std::exception& error) {
-      throw Napi::Error::New(env, std::string("train: ") + error.what());
+    std::shared_ptr<TrainState> resumed;
+    if (GetBool(given, "continue", false)) {
+      // Resume the paused training with its own options; only where it pauses or ends, and how it
+      // reports, may change.
+      if (!training_) throw Napi::Error::New(env, "train: continue needs a paused training, and this model has none");
+      resumed = training_;
+      options = resumed->options;
+      options.epochs = static_cast<int64_t>(GetDouble(given, "epochs", static_cast<double>(options.epochs)));
+      options.untilEpoch = static_cast<int64_t>(GetDouble(given, "untilEpoch", static_cast<double>(options.epochs)));
+      options.progressEvery = static_cast<int64_t>(GetDouble(given, "progressEvery", static_cast<double>(options.progressEvery)));
+      options.threads = static_cast<int64_t>(GetDouble(given, "threads", static_cast<double>(options.threads)));
+      options.evalBatchSize = static_cast<int64_t>(GetDouble(given, "evalBatchSize", static_cast<double>(options.evalBatchSize)));
+      if (options.epochs < resumed->epoch || options.untilEpoch < resumed->epoch || options.untilEpoch > options.epochs) {
+        throw Napi::Error::New(env, "train: continue after epoch " + std::to_string(resumed->epoch) +
+                                        " needs epochs >= untilEpoch >= " + std::to_string(resumed->epoch) +
+                                        " (got epochs " + std::to_string(options.epochs) + ", untilEpoch " +
+                                        std::to_string(options.untilEpoch) + ")");
+      }
+      if (!train->images_.is_same(resumed->trainX) ||
+          (validation == nullptr ? resumed->valX.defined() : !validation->images_.is_same(resumed->valX))) {
+        throw Napi::Error::New(env, "train: continue needs the same training and validation sets as the paused training");
+      }
+    } else {
+      try {
+        options = ReadTrainOptions(given);
+      } catch (const std::exception& error) {
+        throw Napi::Error::New(env, std::string("train: ") + error.what());
+      }
+      if (options.patience >= 0 && validation == nullptr) {
+        throw Napi::Error::New(env, "train: early stopping needs a validation set");
+      }
     }
-    if (options.patience >= 0 && validation == nullptr) {
-      throw Napi::Error::New(env, "train: early stopping needs a validation set");
-    }
+    training_.reset();
     Napi::Function onProgress = info.Length() > 3 && info[3].IsFunction() ? info[3].As<Napi::Function>() : Napi::Function();
     busy_ = true;
     stopRequested_ = false;
     auto* worker = new TrainWorker(env, this, Value(), train, info[0].As<Napi::Object>(), validation, info[1],
-                                   options, onProgress);
+                                   options, onProgress, resumed);
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;
@@ -711,6 +775,19 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value Proxies(const Napi::CallbackInfo& info);
 
   void Stop(const Napi::CallbackInfo&) { stopRequested_ = true; }
+
+  // Drops a paused training's state (optimizer moments, snapshots) without ending it; the weights
+  // stay as the pause left them.
+  void DiscardTraining(const Napi::CallbackInfo& info) {
+    EnsureIdle(info.Env());
+    training_.reset();
+  }
+
+  // The epoch a paused training stopped after; null when none is paused.
+  Napi::Value PausedEpoch(const Napi::CallbackInfo& info) {
+    if (!training_) return info.Env().Null();
+    return Napi::Number::New(info.Env(), static_cast<double>(training_->epoch));
+  }
 
   Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
     double total = 0;
@@ -816,7 +893,7 @@ torch::Tensor Augment(const torch::Tensor& x, const torch::Tensor& black, int64_
 
 TrainWorker::TrainWorker(Napi::Env env, Model* model, Napi::Object modelRef, Dataset* train, Napi::Object trainRef,
                          Dataset* validation, Napi::Value validationRef, TrainOptions options,
-                         Napi::Function onProgress)
+                         Napi::Function onProgress, std::shared_ptr<TrainState> resumed)
     : Napi::AsyncWorker(env, "nascent.train"),
       model_(model),
       modelRef_(Napi::Persistent(modelRef)),
@@ -825,7 +902,8 @@ TrainWorker::TrainWorker(Napi::Env env, Model* model, Napi::Object modelRef, Dat
       trainY_(train->labels_),
       trainBlack_(train->blackPixel_),
       options_(std::move(options)),
-      deferred_(Napi::Promise::Deferred::New(env)) {
+      deferred_(Napi::Promise::Deferred::New(env)),
+      state_(std::move(resumed)) {
   if (validation != nullptr) {
     validationRef_ = Napi::Persistent(validationRef.As<Napi::Object>());
     valX_ = validation->images_;
@@ -862,6 +940,20 @@ void TrainWorker::Post(ProgressEvent* event) {
   if (status != napi_ok) delete event;
 }
 
+// The global generators' states (dropout draws from them), to pause and resume a training exactly.
+torch::Tensor GeneratorState(const torch::Device& device) {
+  at::Generator generator = device.is_cuda() ? at::globalContext().defaultGenerator(device)
+                                             : at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return generator.get_state();
+}
+void SetGeneratorState(const torch::Device& device, const torch::Tensor& state) {
+  at::Generator generator = device.is_cuda() ? at::globalContext().defaultGenerator(device)
+                                             : at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
+}
+
 void TrainWorker::Execute() {
   try {
     ThreadLease lease(options_.threads);
@@ -869,51 +961,68 @@ void TrainWorker::Execute() {
     GraphNet& net = model_->net_;
     const torch::Device device = model_->device_;
     auto start = std::chrono::steady_clock::now();
-    torch::manual_seed(options_.seed);  // dropout draws from the global generator
+    const bool resuming = state_ != nullptr;
 
-    // The network's weights; a mixture network's architecture weights have an optimizer of their own.
-    std::vector<torch::Tensor> weights;
-    for (const auto& p : net->parameters()) {
-      if (!net->alpha.defined() || !p.is_same(net->alpha)) weights.push_back(p);
-    }
-    std::unique_ptr<torch::optim::Adam> alphaOptimizer;
-    if (options_.architectureLr > 0) {
-      if (!net->alpha.defined()) throw std::runtime_error("architectureLr is set, but the network has no mix step");
-      if (!valX_.defined() || valX_.size(0) == 0)
-        throw std::runtime_error("training architecture weights needs a validation set");
-      // DARTS' settings for alpha: Adam, betas (0.5, 0.999), weight decay 1e-3.
-      alphaOptimizer = std::make_unique<torch::optim::Adam>(
-          std::vector<torch::Tensor>{net->alpha},
-          torch::optim::AdamOptions(options_.architectureLr).betas({0.5, 0.999}).weight_decay(1e-3));
-    }
-    std::unique_ptr<torch::optim::Optimizer> optimizer;
-    if (options_.optimizer == "adamw") {
-      optimizer = std::make_unique<torch::optim::AdamW>(
-          weights, torch::optim::AdamWOptions(options_.lr)
-                                 .weight_decay(options_.weightDecay)
-                                 .eps(options_.eps)
-                                 .betas({options_.beta1, options_.beta2}));
-    } else if (options_.optimizer == "adam") {
-      optimizer = std::make_unique<torch::optim::Adam>(
-          weights, torch::optim::AdamOptions(options_.lr)
-                                 .weight_decay(options_.weightDecay)
-                                 .eps(options_.eps)
-                                 .betas({options_.beta1, options_.beta2}));
-    } else if (options_.optimizer == "sgd") {
-      optimizer = std::make_unique<torch::optim::SGD>(
-          weights, torch::optim::SGDOptions(options_.lr)
-                                 .momentum(options_.momentum)
-                                 .nesterov(options_.nesterov)
-                                 .weight_decay(options_.weightDecay));
+    if (resuming) {
+      state_->options = options_;
+      SetGeneratorState(torch::kCPU, state_->cpuGenerator);
+      if (device.is_cuda() && state_->deviceGenerator.defined()) SetGeneratorState(device, state_->deviceGenerator);
     } else {
-      throw std::runtime_error("unknown optimizer '" + options_.optimizer + "' (expected adamw, adam or sgd)");
+      state_ = std::make_shared<TrainState>();
+      state_->options = options_;
+      state_->trainX = trainX_;
+      state_->valX = valX_;
+      torch::manual_seed(options_.seed);  // dropout draws from the global generator
+      // The network's weights; a mixture network's architecture weights have an optimizer of their own.
+      std::vector<torch::Tensor> weights;
+      for (const auto& p : net->parameters()) {
+        if (!net->alpha.defined() || !p.is_same(net->alpha)) weights.push_back(p);
+      }
+      if (options_.architectureLr > 0) {
+        if (!net->alpha.defined()) throw std::runtime_error("architectureLr is set, but the network has no mix step");
+        if (!valX_.defined() || valX_.size(0) == 0)
+          throw std::runtime_error("training architecture weights needs a validation set");
+        // DARTS' settings for alpha: Adam, betas (0.5, 0.999), weight decay 1e-3.
+        state_->alphaOptimizer = std::make_unique<torch::optim::Adam>(
+            std::vector<torch::Tensor>{net->alpha},
+            torch::optim::AdamOptions(options_.architectureLr).betas({0.5, 0.999}).weight_decay(1e-3));
+      }
+      if (options_.optimizer == "adamw") {
+        state_->optimizer = std::make_unique<torch::optim::AdamW>(
+            weights, torch::optim::AdamWOptions(options_.lr)
+                                   .weight_decay(options_.weightDecay)
+                                   .eps(options_.eps)
+                                   .betas({options_.beta1, options_.beta2}));
+      } else if (options_.optimizer == "adam") {
+        state_->optimizer = std::make_unique<torch::optim::Adam>(
+            weights, torch::optim::AdamOptions(options_.lr)
+                                   .weight_decay(options_.weightDecay)
+                                   .eps(options_.eps)
+                                   .betas({options_.beta1, options_.beta2}));
+      } else if (options_.optimizer == "sgd") {
+        state_->optimizer = std::make_unique<torch::optim::SGD>(
+            weights, torch::optim::SGDOptions(options_.lr)
+                                   .momentum(options_.momentum)
+                                   .nesterov(options_.nesterov)
+                                   .weight_decay(options_.weightDecay));
+      } else {
+        throw std::runtime_error("unknown optimizer '" + options_.optimizer + "' (expected adamw, adam or sgd)");
+      }
+      state_->shuffleEngine.seed(options_.seed);
+      state_->augmentEngine.seed(options_.seed ^ 0x9E3779B97F4A7C15ULL);
+      state_->valEngine.seed(options_.seed ^ 0xA5A5A5A5A5A5A5A5ULL);
     }
+    TrainState& st = *state_;
+    torch::optim::Optimizer& optimizer = *st.optimizer;
+    torch::optim::Adam* alphaOptimizer = st.alphaOptimizer.get();
 
     const int64_t n = trainX_.size(0);
     if (n == 0) throw std::runtime_error("the training set is empty");
     int64_t stepsPerEpoch = (n + options_.batchSize - 1) / options_.batchSize;
     if (options_.maxStepsPerEpoch > 0) stepsPerEpoch = std::min(stepsPerEpoch, options_.maxStepsPerEpoch);
-    const double totalSteps = static_cast<double>(stepsPerEpoch * options_.epochs);
+    // The schedule's length: its own epoch count, so a training paused and continued (or cut short
+    // by a pruner) follows the schedule of the full training.
+    const double totalSteps = static_cast<double>(stepsPerEpoch * options_.scheduleEpochs);
     auto learningRate = [&](int64_t step, int64_t epoch) {
       const double s = static_cast<double>(step);
       if (options_.schedule == "exponential") {
@@ -921,7 +1030,8 @@ void TrainWorker::Execute() {
         if (options_.staircase) p = std::floor(p);
         return options_.lr * std::pow(options_.decayRate, p);
       }
-      if (options_.schedule == "cosine") return options_.lr * 0.5 * (1.0 + std::cos(M_PI * s / totalSteps));
+      if (options_.schedule == "cosine")
+        return options_.lr * 0.5 * (1.0 + std::cos(M_PI * std::min(s, totalSteps) / totalSteps));
       if (options_.schedule == "step") {
         int64_t passed = std::count_if(options_.milestones.begin(), options_.milestones.end(),
                                        [&](int64_t m) { return epoch >= m; });
@@ -931,34 +1041,32 @@ void TrainWorker::Execute() {
       throw std::runtime_error("unknown schedule '" + options_.schedule + "'");
     };
 
-    std::mt19937_64 shuffleEngine(options_.seed);
-    std::mt19937_64 augmentEngine(options_.seed ^ 0x9E3779B97F4A7C15ULL);
     std::vector<int64_t> order(static_cast<size_t>(n));
     // Validation batches for the architecture steps, drawn in a seeded order, cycling.
-    std::vector<int64_t> valOrder;
-    size_t valNext = 0;
-    std::mt19937_64 valEngine(options_.seed ^ 0xA5A5A5A5A5A5A5A5ULL);
     auto nextValidationIndex = [&]() {
       const int64_t count = valX_.size(0), take = std::min(count, options_.batchSize);
-      if (valOrder.empty() || valNext + static_cast<size_t>(take) > valOrder.size()) {
-        valOrder.resize(static_cast<size_t>(count));
-        std::iota(valOrder.begin(), valOrder.end(), 0);
-        std::shuffle(valOrder.begin(), valOrder.end(), valEngine);
-        valNext = 0;
+      if (st.valOrder.empty() || st.valNext + static_cast<size_t>(take) > st.valOrder.size()) {
+        st.valOrder.resize(static_cast<size_t>(count));
+        std::iota(st.valOrder.begin(), st.valOrder.end(), 0);
+        std::shuffle(st.valOrder.begin(), st.valOrder.end(), st.valEngine);
+        st.valNext = 0;
       }
-      torch::Tensor index = torch::from_blob(valOrder.data() + valNext, {take}, torch::kInt64).clone().to(valX_.device());
-      valNext += static_cast<size_t>(take);
+      torch::Tensor index =
+          torch::from_blob(st.valOrder.data() + st.valNext, {take}, torch::kInt64).clone().to(valX_.device());
+      st.valNext += static_cast<size_t>(take);
       return index;
     };
-    std::vector<std::pair<std::string, torch::Tensor>> best;
-    double bestLoss = INFINITY;
-    int64_t sinceImprovement = 0;
     net->train();
 
-    for (int64_t epoch = 1; epoch <= options_.epochs; ++epoch) {
+    bool paused = false;
+    for (int64_t epoch = st.epoch + 1; epoch <= options_.epochs; ++epoch) {
+      if (epoch > options_.untilEpoch) {
+        paused = true;
+        break;
+      }
       auto epochStart = std::chrono::steady_clock::now();
       std::iota(order.begin(), order.end(), 0);
-      std::shuffle(order.begin(), order.end(), shuffleEngine);
+      std::shuffle(order.begin(), order.end(), st.shuffleEngine);
       torch::Tensor permutation = torch::from_blob(order.data(), {n}, torch::kInt64).to(trainX_.device());
       torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
       torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
@@ -974,14 +1082,14 @@ void TrainWorker::Execute() {
         torch::Tensor x = trainX_.index_select(0, index).to(device);
         torch::Tensor y = trainY_.index_select(0, index).to(device);
         if (options_.cropPadding > 0 || options_.flip)
-          x = Augment(x, trainBlack_.to(device), options_.cropPadding, options_.flip, augmentEngine);
-        lr = learningRate(steps_, epoch - 1);
-        for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-        optimizer->zero_grad();
+          x = Augment(x, trainBlack_.to(device), options_.cropPadding, options_.flip, st.augmentEngine);
+        lr = learningRate(st.steps, epoch - 1);
+        for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+        optimizer.zero_grad();
         torch::Tensor logits = net->forward(x);
         torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
         loss.backward();
-        optimizer->step();
+        optimizer.step();
         if (alphaOptimizer) {
           torch::Tensor index = nextValidationIndex();
           alphaOptimizer->zero_grad();
@@ -990,7 +1098,7 @@ void TrainWorker::Execute() {
           valLoss.backward();
           alphaOptimizer->step();
         }
-        ++steps_;
+        ++st.steps;
         seen += end - begin;
         lossSum += loss.detach().to(torch::kFloat64) * static_cast<double>(end - begin);
         correct += logits.detach().argmax(1).eq(y).sum();
@@ -1005,8 +1113,9 @@ void TrainWorker::Execute() {
           Post(event);
         }
       }
-      images_ += seen;
+      st.images += seen;
       if (status_ == "stopped" && seen == 0) break;
+      st.epoch = epoch;
       EpochRecord record;
       record.epoch = epoch;
       record.lr = lr;
@@ -1017,7 +1126,7 @@ void TrainWorker::Execute() {
         reason_ = "training loss became " + std::string(std::isnan(record.trainLoss) ? "NaN" : "infinite") +
                   " in epoch " + std::to_string(epoch) + " (learning rate " + std::to_string(lr) + ")";
         record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
-        epochs_.push_back(record);
+        st.epochs.push_back(record);
         break;
       }
       if (valX_.defined()) {
@@ -1026,25 +1135,26 @@ void TrainWorker::Execute() {
         record.valAccuracy = val.accuracy;
       }
       record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
-      epochs_.push_back(record);
+      st.epochs.push_back(record);
 
       bool stopEarly = false;
       if (valX_.defined()) {
-        // Keras EarlyStopping semantics: an improvement is a drop of more than minDelta.
-        if (record.valLoss < bestLoss - options_.minDelta) {
-          bestLoss = record.valLoss;
-          bestEpoch_ = epoch;
-          sinceImprovement = 0;
+        // Keras EarlyStopping semantics: an improvement is a drop of more than minDelta; after
+        // `patience` epochs in a row without one (wait >= patience), training stops.
+        if (record.valLoss < st.bestLoss - options_.minDelta) {
+          st.bestLoss = record.valLoss;
+          st.bestEpoch = epoch;
+          st.sinceImprovement = 0;
           if (options_.restoreBest) {
-            best.clear();
-            for (const auto& item : net->named_parameters()) best.emplace_back(item.key(), item.value().detach().clone());
-            for (const auto& item : net->named_buffers()) best.emplace_back(item.key(), item.value().detach().clone());
+            st.best.clear();
+            for (const auto& item : net->named_parameters()) st.best.emplace_back(item.key(), item.value().detach().clone());
+            for (const auto& item : net->named_buffers()) st.best.emplace_back(item.key(), item.value().detach().clone());
           }
-        } else if (options_.patience >= 0 && ++sinceImprovement > options_.patience) {
+        } else if (options_.patience >= 0 && ++st.sinceImprovement >= options_.patience) {
           stopEarly = true;
         }
       } else {
-        bestEpoch_ = epoch;
+        st.bestEpoch = epoch;
       }
       auto* event = new ProgressEvent();
       event->epochEnd = true;
@@ -1056,14 +1166,18 @@ void TrainWorker::Execute() {
         break;
       }
     }
-    if (options_.restoreBest && !best.empty() && status_ != "diverged") {
+    if (paused && status_ == "completed") {
+      status_ = "paused";
+      st.cpuGenerator = GeneratorState(torch::kCPU);
+      if (device.is_cuda()) st.deviceGenerator = GeneratorState(device);
+    } else if (options_.restoreBest && !st.best.empty() && status_ != "diverged") {
       torch::NoGradGuard noGrad;
       std::map<std::string, torch::Tensor> current;
       for (const auto& item : net->named_parameters()) current[item.key()] = item.value();
       for (const auto& item : net->named_buffers()) current[item.key()] = item.value();
-      for (auto& [name, tensor] : best) current[name].copy_(tensor);
+      for (auto& [name, tensor] : st.best) current[name].copy_(tensor);
     }
-    seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   } catch (const std::exception& error) {
     SetError(ErrorText(error));
   }
@@ -1098,16 +1212,19 @@ void TrainWorker::Settle(Napi::Value value, bool ok) {
 void TrainWorker::OnOK() {
   Napi::Env env = Env();
   Finish();
+  const TrainState& st = *state_;
+  // A paused training stays with the model for `continue`; any other end releases its state.
+  model_->training_ = status_ == "paused" ? state_ : nullptr;
   Napi::Object result = Napi::Object::New(env);
-  Napi::Array epochs = Napi::Array::New(env, epochs_.size());
-  for (size_t i = 0; i < epochs_.size(); ++i) epochs.Set(static_cast<uint32_t>(i), EpochToJs(env, epochs_[i]));
+  Napi::Array epochs = Napi::Array::New(env, st.epochs.size());
+  for (size_t i = 0; i < st.epochs.size(); ++i) epochs.Set(static_cast<uint32_t>(i), EpochToJs(env, st.epochs[i]));
   result.Set("epochs", epochs);
   result.Set("status", status_);
   if (!reason_.empty()) result.Set("reason", reason_);
-  result.Set("bestEpoch", static_cast<double>(bestEpoch_));
-  result.Set("steps", static_cast<double>(steps_));
-  result.Set("images", static_cast<double>(images_));
-  result.Set("seconds", seconds_);
+  result.Set("bestEpoch", static_cast<double>(st.bestEpoch));
+  result.Set("steps", static_cast<double>(st.steps));
+  result.Set("images", static_cast<double>(st.images));
+  result.Set("seconds", st.seconds);
   result.Set("threads", static_cast<double>(threads_));
   const torch::Tensor& alpha = model_->net_->alpha;
   if (alpha.defined()) {
@@ -1121,6 +1238,7 @@ void TrainWorker::OnOK() {
 
 void TrainWorker::OnError(const Napi::Error& error) {
   Finish();
+  model_->training_ = nullptr;
   Settle(Napi::Error::New(Env(), "training failed: " + error.Message()).Value(), false);
 }
 

@@ -15,6 +15,7 @@ import {
   type NativeRegressor,
   type NativeRegressorFitOptions,
   type NativeRunOptions,
+  type NativeContinueOptions,
   type NativeTrainOptions,
   type NativeTrainResult,
   type WeightMap,
@@ -30,6 +31,7 @@ export type {
   NativeProxyResult as ProxyResult,
   NativeProxyScore as ProxyScore,
   NativeRegressorFitOptions as RegressorFitOptions,
+  NativeContinueOptions as ContinueOptions,
   NativeTrainOptions as TrainOptions,
   NativeTrainResult as TrainResult,
   WeightMap,
@@ -127,6 +129,10 @@ export class Network {
     return this.model.parameterCount();
   }
 
+  /**
+   * Trains from a fresh optimizer. With `untilEpoch` below `epochs` it pauses there (status
+   * `paused`) and {@link Network.continueTraining} goes on from the same state.
+   */
   async train(
     train: TensorData,
     validation: TensorData | null,
@@ -134,6 +140,34 @@ export class Network {
     onProgress?: (event: NativeProgressEvent) => void,
   ): Promise<NativeTrainResult> {
     return this.model.train(train.native, validation?.native ?? null, options, onProgress);
+  }
+
+  /**
+   * Resumes the paused training on the same datasets, exactly as if it had never paused; the
+   * result lists every epoch so far. Throws when no training is paused.
+   */
+  async continueTraining(
+    train: TensorData,
+    validation: TensorData | null,
+    options: Omit<NativeContinueOptions, 'continue'> = {},
+    onProgress?: (event: NativeProgressEvent) => void,
+  ): Promise<NativeTrainResult> {
+    return this.model.train(
+      train.native,
+      validation?.native ?? null,
+      { ...options, continue: true },
+      onProgress,
+    );
+  }
+
+  /** The epoch a paused training stopped after; null when none is paused. */
+  get pausedEpoch(): number | null {
+    return this.model.pausedEpoch;
+  }
+
+  /** Frees a paused training's optimizer state and snapshots; the weights stay as they are. */
+  discardTraining(): void {
+    this.model.discardTraining();
   }
 
   /** Asks a running training to stop after the current batch; it resolves with status `stopped`. */

@@ -70,13 +70,43 @@ export interface NativeTrainOptions {
    * Omitted or 0: alpha stays uniform and is never trained.
    */
   architectureLr?: number;
+  /**
+   * The epoch count the learning-rate schedule (cosine, step, exponential) is defined over
+   * (default: `epochs`). A training cut short by a pruner follows the schedule of the full one.
+   */
+  scheduleEpochs?: number;
+  /**
+   * Pause after this epoch (default: `epochs`): the training returns with status `paused`, and
+   * a later call with {@link NativeContinueOptions} goes on exactly where it stopped.
+   */
+  untilEpoch?: number;
+}
+
+/**
+ * Resumes the model's paused training with the same optimizer state, step count, data-order and
+ * augmentation engines, dropout generator and early-stopping state: training 2 epochs, then
+ * continuing 2 more, gives exactly the records and weights of one 4-epoch training. Only where
+ * it pauses or ends and how it reports may change. `epochs` equal to the epochs trained so far
+ * ends the training there (restoring the best epoch's weights under `restoreBest`).
+ */
+export interface NativeContinueOptions {
+  continue: true;
+  /** Where the training ends (default: the paused training's `epochs`). */
+  epochs?: number;
+  /** Pause again after this epoch (default: `epochs`). */
+  untilEpoch?: number;
+  progressEvery?: number;
+  threads?: number;
+  evalBatchSize?: number;
 }
 
 export interface NativeTrainResult {
+  /** Every epoch of the training so far, earlier segments included. */
   readonly epochs: NativeEpochRecord[];
-  readonly status: 'completed' | 'early_stopped' | 'stopped' | 'diverged';
+  readonly status: 'completed' | 'early_stopped' | 'stopped' | 'diverged' | 'paused';
   readonly reason?: string;
   readonly bestEpoch: number;
+  /** Weight steps, images seen and seconds trained, over all segments so far. */
   readonly steps: number;
   readonly images: number;
   readonly seconds: number;
@@ -118,9 +148,13 @@ export interface NativeModel {
   train(
     train: NativeDataset,
     validation: NativeDataset | null,
-    options: NativeTrainOptions,
+    options: NativeTrainOptions | NativeContinueOptions,
     onProgress?: (event: NativeProgressEvent) => void,
   ): Promise<NativeTrainResult>;
+  /** Drops a paused training's state; the weights stay as they are. */
+  discardTraining(): void;
+  /** The epoch a paused training stopped after; null when none is paused. */
+  readonly pausedEpoch: number | null;
   evaluate(data: NativeDataset, options?: NativeRunOptions): Promise<NativeEvalResult>;
   predict(
     data: NativeDataset,
