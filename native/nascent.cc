@@ -174,7 +174,7 @@ std::vector<double> GetDoubleArray(const Napi::Object& object, const char* key) 
 // ---------------------------------------------------------------------------------------------
 // The network: a graph of steps executed in order
 
-enum class Op { Input, Conv, MaxPool, AvgPool, GlobalAvgPool, BatchNorm, Dropout, Flatten, Dense, Activation, Add, Concat, Mix };
+enum class Op { Input, Conv, MaxPool, AvgPool, GlobalAvgPool, BatchNorm, Dropout, Flatten, Dense, Activation, Add, Mul, Concat, Mix };
 enum class Act { Relu, Sigmoid, Tanh, Swish, Gelu, Elu, LeakyRelu };
 
 Op ParseOp(const std::string& name) {
@@ -183,7 +183,7 @@ Op ParseOp(const std::string& name) {
       {"avgpool2d", Op::AvgPool},   {"global_avg_pool", Op::GlobalAvgPool},
       {"batchnorm", Op::BatchNorm}, {"dropout", Op::Dropout},      {"flatten", Op::Flatten},
       {"dense", Op::Dense},         {"activation", Op::Activation}, {"add", Op::Add},
-      {"concat", Op::Concat},       {"mix", Op::Mix}};
+      {"mul", Op::Mul},             {"concat", Op::Concat},        {"mix", Op::Mix}};
   for (const auto& [key, op] : ops) {
     if (key == name) return op;
   }
@@ -381,6 +381,12 @@ struct GraphNetImpl : torch::nn::Module {
         case Op::Add: {
           y = values[step.inputs[0]];
           for (size_t k = 1; k < step.inputs.size(); ++k) y = y + values[step.inputs[k]];
+          break;
+        }
+        case Op::Mul: {
+          // A map times a same-shaped map, or times one gate value per channel ([N, C] -> [N, C, 1, 1]).
+          const torch::Tensor& gate = values[step.inputs[1]];
+          y = gate.dim() == 2 && x.dim() == 4 ? x * gate.unsqueeze(-1).unsqueeze(-1) : x * gate;
           break;
         }
         case Op::Concat: {

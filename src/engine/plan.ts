@@ -40,7 +40,7 @@ export type PlanNode =
     }
   | { op: 'activation'; name: string; inputs: number[]; fn: string }
   | {
-      op: 'global_avg_pool' | 'flatten' | 'add' | 'concat' | 'mix';
+      op: 'global_avg_pool' | 'flatten' | 'add' | 'mul' | 'concat' | 'mix';
       name: string;
       inputs: number[];
     };

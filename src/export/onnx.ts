@@ -12,6 +12,8 @@
  * - global_avg_pool: GlobalAveragePool then Flatten; flatten: Flatten (axis 1, NCHW order);
  * - batchnorm: BatchNormalization with the running statistics, epsilon 1e-5 (libtorch's);
  * - dropout: Identity; dense: Gemm with transB; add: Sum; concat: Concat on axis 1;
+ * - conv2d's groups: the Conv's `group` (a depthwise conv has group = channels);
+ * - mul: Mul; a per-channel gate (flat [N, C]) is first Unsqueezed on axes 2 and 3 to [N, C, 1, 1];
  * - activations: Relu, Sigmoid, Tanh, Elu (alpha 1), LeakyRelu (alpha 0.01), swish as
  *   x * Sigmoid(x), gelu exact (erf, as libtorch's default): Gelu from opset 20, before that
  *   0.5 * x * (1 + Erf(x / sqrt 2)).
@@ -69,6 +71,12 @@ function floatTensor(name: string, dims: readonly number[], data: Float32Array):
   const raw = Buffer.alloc(data.length * 4);
   data.forEach((value, i) => raw.writeFloatLE(value, 4 * i));
   return { name, dims: [...dims], dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw };
+}
+
+function int64Tensor(name: string, values: readonly number[]): Onnx.ITensorProto {
+  const raw = Buffer.alloc(values.length * 8);
+  values.forEach((value, i) => raw.writeBigInt64LE(BigInt(value), 8 * i));
+  return { name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: raw };
 }
 
 function valueInfo(name: string, dims: readonly (number | string)[]): Onnx.IValueInfoProto {
@@ -252,6 +260,17 @@ export function architectureToOnnx(
       case 'add':
         emit('Sum', node.id, inputs, out);
         break;
+      case 'mul': {
+        const gateShape = layer?.inputShapes[1];
+        let gate = inputs[1] as string;
+        if (gateShape?.kind === 'flat') {
+          const axes = `${node.id}/axes`;
+          initializers.push(int64Tensor(axes, [2, 3]));
+          gate = emit('Unsqueeze', `${node.id}/unsqueeze`, [gate, axes], `${node.id}/unsqueeze`);
+        }
+        emit('Mul', node.id, [x, gate], out);
+        break;
+      }
       case 'concat':
         emit('Concat', node.id, inputs, out, { axis: { int: 1 } });
         break;

@@ -154,6 +154,11 @@ function layerCode(
     }
     case 'add':
       return { forward: inputs.join(' + ') };
+    case 'mul': {
+      const gate = inputs[1] as string;
+      const perChannel = layer.inputShapes[1]?.kind === 'flat';
+      return { forward: `${x} * ${perChannel ? `${gate}[:, :, None, None]` : gate}` };
+    }
     case 'concat':
       return { forward: `torch.cat([${inputs.join(', ')}], dim=1)` };
     case 'mix':

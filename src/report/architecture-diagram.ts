@@ -40,6 +40,7 @@ const OP_COLOURS: Readonly<Record<IrOp, string>> = {
   dense: '#fed7aa',
   activation: '#f3f4f6',
   add: '#e9d5ff',
+  mul: '#e9d5ff',
   concat: '#e9d5ff',
   mix: '#fecaca',
 };

@@ -12,7 +12,7 @@
  *   convolution costs 2 * (C_in/groups) * k_h * k_w * C_out * H_out * W_out, plus one add per
  *   output element for its bias; dense likewise. Element-wise ops count 1 per output element
  *   (activations, the max or sum of each pooling window element, batch norm counts 2: scale and
- *   shift). `add` counts (inputs - 1) per element; dropout, flatten and concat count 0.
+ *   shift). `add` counts (inputs - 1) per element, `mul` 1; dropout, flatten and concat count 0.
  *   `macs` is reported separately (convolutions and dense layers only), for tools that quote MACs.
  */
 import { z } from 'zod';
@@ -71,6 +71,12 @@ export const irNodeSchema = z.discriminatedUnion('op', [
   z.object({ ...base, op: z.literal('dense'), units: positiveInt, bias: z.boolean() }),
   z.object({ ...base, op: z.literal('activation'), fn: z.enum(ACTIVATIONS) }),
   z.object({ ...base, op: z.literal('add') }),
+  /**
+   * Element-wise product of a feature map and a gate: either a map of the same shape, or a flat
+   * vector of one value per channel, broadcast over height and width (squeeze-and-excitation).
+   * FLOPs: one multiply per output element.
+   */
+  z.object({ ...base, op: z.literal('mul') }),
   z.object({ ...base, op: z.literal('concat') }),
   /**
    * The softmax(alpha)-weighted sum of k inputs of one shape, alpha being k architecture weights
@@ -351,6 +357,23 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
         // add: k - 1 adds per element; mix: k multiplies and k - 1 adds.
         const k = inputShapes.length;
         flops = (node.op === 'add' ? k - 1 : 2 * k - 1) * elements(first);
+        break;
+      }
+      case 'mul': {
+        expectInputs(2);
+        const [x, gate] = inputShapes as [TensorShape, TensorShape];
+        if (x.kind !== 'map')
+          fail(node, `the first input must be a feature map, got ${formatShape(x)}`);
+        const map = x as Extract<TensorShape, { kind: 'map' }>;
+        const perChannel = gate.kind === 'flat' && gate.features === map.channels;
+        if (!perChannel && formatShape(gate) !== formatShape(map)) {
+          fail(
+            node,
+            `the gate must be a ${formatShape(map)} map or ${map.channels} values (one per channel), got ${formatShape(gate)}`,
+          );
+        }
+        outputShape = map;
+        flops = elements(map);
         break;
       }
       case 'concat': {
