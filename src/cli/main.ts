@@ -225,14 +225,35 @@ program
     port('--port'),
     DEFAULT_DASHBOARD_PORT,
   )
-  .option('--host <address>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
-  .action(async (options: { store: string; port: number; host: string }) => {
+  .option(
+    '--host <address>',
+    'address to listen on (0.0.0.0: every interface; beyond loopback, stopping a run needs the printed token)',
+    '127.0.0.1',
+  )
+  .option(
+    '--allow-host <names>',
+    'further names of this machine the dashboard is reached by (comma-separated), accepted as Host',
+    (text: string) =>
+      text
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name.length > 0),
+  )
+  .action(async (options: { store: string; port: number; host: string; allowHost?: string[] }) => {
     const dashboard = await startDashboard({
       storePath: options.store,
       port: options.port,
       host: options.host,
+      ...(options.allowHost !== undefined ? { allowedHosts: options.allowHost } : {}),
     });
-    process.stdout.write(`dashboard at ${dashboard.url} over ${options.store} (Ctrl-C stops it)\n`);
+    process.stdout.write(
+      `dashboard at ${dashboard.pageUrl} over ${options.store} (Ctrl-C stops it)\n`,
+    );
+    if (dashboard.token !== null) {
+      process.stdout.write(
+        `it listens beyond this machine: stopping a run needs the token in that URL (or the header Authorization: Bearer ${dashboard.token})\n`,
+      );
+    }
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

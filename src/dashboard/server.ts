@@ -1,6 +1,8 @@
 /**
  * The dashboard's HTTP server (node:http): the bundled front end as static files, a JSON API over
- * the run store, the live feed, and the one write it makes: a request that a run stop.
+ * the run store, the live feed, and the one write it makes: a request that a run stop. Which
+ * requests it answers (its own Host, its own Origin for a change, a token for a change when bound
+ * beyond loopback) is decided in trust.ts.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
@@ -15,6 +17,13 @@ import { CANDIDATE_EXPORTS } from './exports.js';
 import { LiveFeed } from './live.js';
 import { STOP_REQUESTED_EVENT } from '../store/index.js';
 import { DashboardData, DashboardRequestError } from './queries.js';
+import {
+  type RequestTrust,
+  checkRequest,
+  isLoopback,
+  newDashboardToken,
+  requestTrust,
+} from './trust.js';
 
 export const DEFAULT_DASHBOARD_PORT = 8321;
 
@@ -23,8 +32,10 @@ export interface DashboardOptions {
   readonly storePath: string;
   /** 0 picks a free port (default DEFAULT_DASHBOARD_PORT). */
   readonly port?: number;
-  /** Default 127.0.0.1 (this machine only). */
+  /** Default 127.0.0.1 (this machine only). Beyond loopback, a change needs the token. */
   readonly host?: string;
+  /** Further names the dashboard is reached by (a DNS name of this machine), accepted as Host. */
+  readonly allowedHosts?: readonly string[];
   /**
    * Open the store for writing once first: create it when missing, bring its schema up to date
    * (for a search about to write it). Otherwise a missing store is an error.
@@ -41,6 +52,13 @@ export interface DashboardOptions {
 export interface Dashboard {
   /** Where the dashboard answers, e.g. http://127.0.0.1:8321/ */
   readonly url: string;
+  /**
+   * The token a change (stopping a run) needs, sent as `Authorization: Bearer TOKEN` or
+   * `X-Nascent-Token: TOKEN`: made at start when bound beyond loopback, else null.
+   */
+  readonly token: string | null;
+  /** The page to open: `url`, with `?token=...` when there is a token. */
+  readonly pageUrl: string;
   close(): Promise<void>;
 }
 
@@ -223,11 +241,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
   };
 
+  const requestedHost = options.host ?? '127.0.0.1';
+  const token = isLoopback(requestedHost) ? null : newDashboardToken();
+  // Set once the server listens (its port is known then).
+  const listening: { trust?: RequestTrust } = {};
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://dashboard.invalid');
-    const handle = url.pathname.startsWith('/api/')
-      ? api(request, response, url)
-      : (async () => serveStatic(webRoot, url.pathname, request, response))();
+    const handle = (async () => {
+      const { trust } = listening;
+      if (trust === undefined) throw new DashboardRequestError('the dashboard is starting', 503);
+      checkRequest(trust, request.method ?? 'GET', request.headers);
+      if (url.pathname.startsWith('/api/')) return api(request, response, url);
+      return serveStatic(webRoot, url.pathname, request, response);
+    })();
     handle.catch((error: unknown) => {
       const status =
         error instanceof DashboardRequestError
@@ -247,7 +273,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   await new Promise<void>((resolveListen, rejectListen) => {
     server.once('error', rejectListen);
-    server.listen(options.port ?? DEFAULT_DASHBOARD_PORT, options.host ?? '127.0.0.1', () => {
+    server.listen(options.port ?? DEFAULT_DASHBOARD_PORT, requestedHost, () => {
       server.off('error', rejectListen);
       resolveListen();
     });
@@ -258,8 +284,20 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const shown = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : host;
+  // Bound to a name that resolved to loopback (localhost): still no token.
+  const boundToken = isLoopback(address.address) ? null : token;
+  listening.trust = requestTrust({
+    address: address.address,
+    port: address.port,
+    requestedHost,
+    ...(options.allowedHosts !== undefined ? { extraHosts: options.allowedHosts } : {}),
+    token: boundToken,
+  });
+  const url = `http://${shown}:${address.port}/`;
   return {
-    url: `http://${shown}:${address.port}/`,
+    url,
+    token: boundToken,
+    pageUrl: boundToken === null ? url : `${url}?token=${boundToken}`,
     close: async () => {
       live.close();
       server.closeAllConnections();

@@ -27,6 +27,13 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
 
 const part = encodeURIComponent;
 
+/**
+ * The token a dashboard bound beyond loopback requires for a change: the one in the page's
+ * address (`?token=...`, as `nascent serve` prints it), sent with every request that changes state.
+ */
+const token = new URLSearchParams(window.location.search).get('token');
+const tokenHeaders: Record<string, string> = token ? { 'X-Nascent-Token': token } : {};
+
 export interface CandidateFilter {
   offset: number;
   limit: number;
@@ -58,7 +65,7 @@ export const api = {
   stop: (run: string) =>
     request<{ requested: true }>(`/api/runs/${part(run)}/stop`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...tokenHeaders },
       body: '{}',
     }),
 };
