@@ -15,10 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { QueueEvaluator, queueDataset } from '../../src/distributed/queue-evaluator.js';
+import { QueueEvaluator } from '../../src/distributed/queue-evaluator.js';
 import type { CandidateEvaluator } from '../../src/evaluate/evaluator.js';
 import { type SearchConfig, loadSearchConfig } from '../../src/run/config.js';
-import { createEvaluator } from '../../src/run/evaluators.js';
+import { createEvaluator, queueDataset } from '../../src/run/evaluators.js';
+import { resolveRunPlan } from '../../src/run/plan.js';
 import { runSearch } from '../../src/run/runner.js';
 import { machineInfo } from '../common/machine.js';
 import { markdownTable, writeSection } from '../common/markdown.js';
@@ -156,7 +157,7 @@ try {
 
   // Overhead: one-batch jobs, the data already resident and a first search done on both sides.
   const localConfig = searchConfig(tiny);
-  const local = await createEvaluator(localConfig, log);
+  const local = await createEvaluator(resolveRunPlan(localConfig), log);
   let localSeconds: number;
   try {
     await timedSearch(searchConfig({ ...tiny, population: 2 }), local); // warm, as the worker is
@@ -175,7 +176,7 @@ try {
       const config = searchConfig({ ...tiny, queue: url });
       const queued = await QueueEvaluator.connect({
         url,
-        dataset: queueDataset(config),
+        dataset: await queueDataset(config),
         inFlight,
         log,
       });

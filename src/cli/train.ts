@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { type Network, engineInfo } from '../engine/engine.js';
-import { prepareData, validationSplit } from '../evaluate/prepared-data.js';
+import { prepareTrainingData } from '../evaluate/prepared-data.js';
 import { trainingNormalisation, writeModelFile } from '../export/model-file.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import {
@@ -72,13 +72,11 @@ export async function trainCommand(options: TrainCommandOptions): Promise<string
   const { architecture } = candidate;
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
   const started = Date.now();
-  const data = await prepareData(options.dataset, {
-    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    ...(options.download !== undefined ? { download: options.download } : {}),
-    ...(options.subset !== undefined ? { subset: options.subset } : {}),
-    ...(options.testSubset !== undefined ? { testSubset: options.testSubset } : {}),
-    ...validationSplit(protocol),
-    standardise: protocol.standardise,
+  const data = await prepareTrainingData(options.dataset, protocol, {
+    dataDir: options.dataDir,
+    download: options.download,
+    subset: options.subset,
+    testSubset: options.testSubset,
     device: options.device,
     log,
   });

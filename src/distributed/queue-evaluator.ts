@@ -17,17 +17,14 @@
  * - Weights are not sent over the queue: with `inheritWeights`, candidates trained by workers
  *   start from scratch.
  */
-import { validationSplit } from '../evaluate/prepared-data.js';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { getProtocol } from '../evaluate/protocols.js';
 import {
   type CandidateEvaluator,
   type CandidateResult,
   type EvaluationRequest,
   failedCandidateResult,
 } from '../evaluate/evaluator.js';
-import { type SearchConfig, configuredProtocol } from '../run/config.js';
 import { readHeartbeats } from './heartbeat.js';
 import {
   DEFAULT_QUEUE_NAME,
@@ -65,6 +62,8 @@ export interface QueueEvaluatorOptions {
   /** Finished jobs stay in Redis this long, for a restarted coordinator to collect (default 7 days). */
   readonly keepFinishedSeconds?: number;
   readonly log?: (message: string) => void;
+  /** The run the evaluations belong to: messages on how to continue it name it. */
+  readonly runId?: string;
 }
 
 interface Pending {
@@ -78,20 +77,11 @@ interface Pending {
 /** Evaluations in flight this long with no live worker get a warning (repeated as often). */
 const WORKER_WARNING_MS = 30_000;
 const RESUME_ADVICE = 'start redis-server there or fix --queue';
-const RUN_ADVICE = 'the run can be resumed with `nascent search --resume <run>`';
-
-/** The dataset a run's workers load, from its configuration. */
-export function queueDataset(config: SearchConfig): QueueDataset {
-  const protocol = getProtocol(configuredProtocol(config));
-  const d = config.dataset;
-  return {
-    name: d.name,
-    dataDir: d.dataDir ?? null,
-    subset: d.subset ?? null,
-    testSubset: d.testSubset ?? null,
-    ...validationSplit(protocol, d.validationFraction),
-    splitSeed: config.seed,
-  };
+/** How to continue the run (by its id, when the evaluator was told it). */
+function runAdvice(runId: string | undefined): string {
+  return runId !== undefined
+    ? `the run can be resumed with \`nascent search --resume ${runId}\``
+    : 'the run can be resumed with `nascent search --resume` and its id';
 }
 
 /** Sends evaluations to BullMQ workers and waits for their results. */
@@ -141,7 +131,10 @@ export class QueueEvaluator implements CandidateEvaluator {
   /** Connects to Redis, or throws a {@link QueueUnavailableError} saying why and what to do. */
   static async connect(options: QueueEvaluatorOptions): Promise<QueueEvaluator> {
     const { display } = parseRedisUrl(options.url);
-    const client = await connectChecked(options.url, `${RESUME_ADVICE}; ${RUN_ADVICE}`);
+    const client = await connectChecked(
+      options.url,
+      `${RESUME_ADVICE}; ${runAdvice(options.runId)}`,
+    );
     const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
     const queue = new Queue(queueName, {
       connection: { url: options.url, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 1 },
@@ -159,27 +152,10 @@ export class QueueEvaluator implements CandidateEvaluator {
       await Promise.allSettled([queue.disconnect(), events.close()]);
       client.disconnect();
       throw new QueueUnavailableError(
-        `cannot reach Redis at ${display}: ${describeConnectionError(error)}; ${RESUME_ADVICE}; ${RUN_ADVICE}`,
+        `cannot reach Redis at ${display}: ${describeConnectionError(error)}; ${RESUME_ADVICE}; ${runAdvice(options.runId)}`,
       );
     }
     return new QueueEvaluator(queue, events, client, queueName, display, options);
-  }
-
-  /**
-   * The evaluator of a search configuration with `queue` set: its dataset and split seed, the
-   * whole generation in flight (`strategy.populationSize` jobs).
-   */
-  static async fromConfig(
-    config: SearchConfig,
-    log: (message: string) => void,
-  ): Promise<QueueEvaluator> {
-    if (config.queue === undefined) throw new Error('the configuration names no queue');
-    return QueueEvaluator.connect({
-      url: config.queue,
-      dataset: queueDataset(config),
-      inFlight: config.strategy.populationSize,
-      log,
-    });
   }
 
   evaluate(request: EvaluationRequest): Promise<CandidateResult> {
@@ -303,7 +279,7 @@ export class QueueEvaluator implements CandidateEvaluator {
         }
         if (now - this.unreachableSince >= this.unreachableMs)
           throw new QueueUnavailableError(
-            `cannot reach Redis at ${this.display} for ${Math.round((now - this.unreachableSince) / 1000)} s: ${reason}; ${RESUME_ADVICE}; ${RUN_ADVICE}`,
+            `cannot reach Redis at ${this.display} for ${Math.round((now - this.unreachableSince) / 1000)} s: ${reason}; ${RESUME_ADVICE}; ${runAdvice(this.options.runId)}`,
           );
         await sleep(500);
       }

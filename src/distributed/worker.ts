@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { checkDevice, engineInfo } from '../engine/engine.js';
-import { type PreparedData, prepareData } from '../evaluate/prepared-data.js';
+import { type PreparedData, prepareTrainingData } from '../evaluate/prepared-data.js';
 import { type TrainingProtocol, getProtocol } from '../evaluate/protocols.js';
 import { evaluateCandidate } from '../evaluate/evaluator.js';
 import {
@@ -109,16 +109,17 @@ class ResidentDatasets {
         `loading ${dataset.name}${dataDir ? ` from ${dataDir}` : ''}${dataset.subset !== null ? `, ${dataset.subset} training images` : ''}, split seed ${dataset.splitSeed}`,
       );
       const created: ResidentEntry = {
-        data: prepareData(dataset.name, {
-          ...(dataDir !== undefined ? { dataDir } : {}),
-          ...(dataset.subset !== null ? { subset: dataset.subset } : {}),
-          ...(dataset.testSubset !== null ? { testSubset: dataset.testSubset } : {}),
-          validationFraction: dataset.validationFraction,
-          ...(dataset.validationCount !== undefined
-            ? { validationCount: dataset.validationCount }
-            : {}),
+        data: prepareTrainingData(dataset.name, protocol, {
+          dataDir,
+          subset: dataset.subset,
+          testSubset: dataset.testSubset,
+          split: {
+            validationFraction: dataset.validationFraction,
+            ...(dataset.validationCount !== undefined
+              ? { validationCount: dataset.validationCount }
+              : {}),
+          },
           splitSeed: dataset.splitSeed,
-          standardise: protocol.standardise,
           device: this.device,
           log: this.log,
         }),

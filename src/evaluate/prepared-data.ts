@@ -2,9 +2,9 @@
  * A dataset made ready for training: loaded, optionally subset, split into training and
  * validation by seed, and copied once into native memory, where it stays for every candidate.
  */
-import { NORMALISATION, assertDatasetName, loadDataset } from '../data/registry.js';
+import { assertDatasetSpec, datasetNormalisation, loadDataset } from '../data/registry.js';
 import { splitTrainValidation, takeSubset } from '../data/split.js';
-import type { ImageDataset } from '../data/types.js';
+import type { ImageDataset, Normalisation } from '../data/types.js';
 import { TensorData } from '../engine/engine.js';
 import type { InputShape } from '../space/ir.js';
 import type { TrainingProtocol } from './protocols.js';
@@ -40,17 +40,19 @@ export interface PrepareOptions {
 
 export function prepareImages(
   name: string,
-  splits: { train: ImageDataset; test: ImageDataset },
+  splits: { train: ImageDataset; test: ImageDataset; normalisation?: Normalisation },
   options: PrepareOptions,
 ): PreparedData {
-  const datasetName = assertDatasetName(name);
+  const datasetName = assertDatasetSpec(name);
   const splitSeed = options.splitSeed ?? 0;
   let train = splits.train;
   if (options.subset !== undefined && !(options.subsetAtMost && options.subset >= train.count))
     train = takeSubset(train, options.subset, splitSeed);
   let test = splits.test;
   if (options.testSubset !== undefined) test = takeSubset(test, options.testSubset, splitSeed);
-  const normalisation = options.standardise ? NORMALISATION[datasetName] : undefined;
+  const normalisation = options.standardise
+    ? (splits.normalisation ?? datasetNormalisation(datasetName))
+    : undefined;
   const tensorOptions = {
     ...(normalisation ? { normalisation } : {}),
     device: options.device ?? 'cpu',
@@ -87,7 +89,7 @@ export function prepareImages(
  * gives one, else the protocol's fixed count (express) or fraction.
  */
 export function validationSplit(
-  protocol: TrainingProtocol,
+  protocol: Pick<TrainingProtocol, 'validationFraction' | 'validationCount'>,
   datasetFraction?: number,
 ): Pick<PrepareOptions, 'validationFraction' | 'validationCount'> {
   if (datasetFraction !== undefined) return { validationFraction: datasetFraction };
@@ -99,8 +101,62 @@ export function validationSplit(
   return { validationFraction: protocol.validationFraction };
 }
 
+/**
+ * Which images of a dataset a training uses, as a search configuration, a queue job, final
+ * training or `nascent train` states it. `null` and `undefined` both mean "not given".
+ */
+export interface DataSelection {
+  readonly dataDir?: string | null | undefined;
+  readonly download?: boolean | undefined;
+  /** Training images used (before the validation split); all when absent. */
+  readonly subset?: number | null | undefined;
+  readonly testSubset?: number | null | undefined;
+  /** The dataset's own validation fraction; it replaces the protocol's split. */
+  readonly validationFraction?: number | null | undefined;
+  /** A split already resolved (a queue job carries one): used as it is, before the above. */
+  readonly split?: Pick<PrepareOptions, 'validationFraction' | 'validationCount'> | undefined;
+  /** Seed of the subset and the split (0 when absent). */
+  readonly splitSeed?: number | undefined;
+  readonly device?: string | undefined;
+  readonly log?: ((message: string) => void) | undefined;
+}
+
+/**
+ * The options {@link prepareData} is given for a training under `protocol`: the selection's
+ * images, the protocol's (or the selection's) validation split and the protocol's pixel scaling.
+ * Every caller that prepares training data (a search's evaluators, its DARTS tournaments, final
+ * training, `nascent train`, a queue worker) builds its options here, so they cannot drift apart.
+ */
+export function trainingDataOptions(
+  protocol: Pick<TrainingProtocol, 'standardise' | 'validationFraction' | 'validationCount'>,
+  selection: DataSelection,
+): PrepareOptions {
+  const given = <T>(value: T | null | undefined): value is T =>
+    value !== undefined && value !== null;
+  return {
+    ...(given(selection.dataDir) ? { dataDir: selection.dataDir } : {}),
+    ...(selection.download !== undefined ? { download: selection.download } : {}),
+    ...(given(selection.subset) ? { subset: selection.subset } : {}),
+    ...(given(selection.testSubset) ? { testSubset: selection.testSubset } : {}),
+    ...(selection.split ?? validationSplit(protocol, selection.validationFraction ?? undefined)),
+    standardise: protocol.standardise,
+    ...(selection.splitSeed !== undefined ? { splitSeed: selection.splitSeed } : {}),
+    ...(selection.device !== undefined ? { device: selection.device } : {}),
+    ...(selection.log ? { log: selection.log } : {}),
+  };
+}
+
+/** Loads and prepares `name` for a training under `protocol` ({@link trainingDataOptions}). */
+export function prepareTrainingData(
+  name: string,
+  protocol: Pick<TrainingProtocol, 'standardise' | 'validationFraction' | 'validationCount'>,
+  selection: DataSelection,
+): Promise<PreparedData> {
+  return prepareData(name, trainingDataOptions(protocol, selection));
+}
+
 export async function prepareData(name: string, options: PrepareOptions): Promise<PreparedData> {
-  const splits = await loadDataset(assertDatasetName(name), {
+  const splits = await loadDataset(assertDatasetSpec(name), {
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.download !== undefined ? { download: options.download } : {}),
     ...(options.log ? { log: options.log } : {}),

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DATASET_NAMES } from '../data/registry.js';
 import { DEFAULT_DARTS_TOURNAMENT } from '../evaluate/darts-tournament.js';
+import { byteSizeSchema } from '../evaluate/memory.js';
 import { PROTOCOL_NAMES } from '../evaluate/protocols.js';
 import { PROXY_NAMES, type ProxyName } from '../evaluate/proxies.js';
 import { SpaceError, createSpace, parseSpaceArgument } from '../space/registry.js';
@@ -138,6 +139,13 @@ export const searchConfigSchema = z
           .strictObject({ minEpochs: z.number().int().min(1), eta: z.number().int().min(2) })
           .optional(),
         inheritWeights: z.boolean().default(false),
+        /**
+         * Training-memory limit a candidate's estimate (evaluate/memory.ts) is checked against
+         * before it is trained (`8GiB`, `512MiB`, or bytes); over it, the candidate is recorded as
+         * failed, untrained. Default: a safe share of this machine's memory for local training, no
+         * check for queue workers.
+         */
+        maxMemory: z.union([z.number().int().positive(), byteSizeSchema]).optional(),
         /**
          * Augmentation of each candidate's training batches, as in final training: random crops
          * with `cropPadding` black pixels on each side, and left-right flips (for CIFAR-like

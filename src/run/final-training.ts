@@ -7,14 +7,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EpochRecord, Network } from '../engine/engine.js';
 import { baselineArchitecture } from '../evaluate/baselines.js';
-import { type PreparedData, prepareData, validationSplit } from '../evaluate/prepared-data.js';
-import { getProtocol } from '../evaluate/protocols.js';
+import { type PreparedData, prepareTrainingData } from '../evaluate/prepared-data.js';
+import { type TrainingProtocol, getProtocol } from '../evaluate/protocols.js';
 import { type Augmentation, trainArchitecture } from '../evaluate/train.js';
 import { type Architecture, parseArchitecture } from '../space/ir.js';
 import { createSpace } from '../space/registry.js';
 import type { FinalTrainingRecord, RunRecord, RunStore } from '../store/index.js';
-import { type SearchConfig, configuredProtocol, searchConfigSchema } from './config.js';
-import { datasetTarget } from './evaluators.js';
+import type { SearchConfig } from './config.js';
+import { datasetTarget, resolveProtocol } from './plan.js';
+import { decodeRunConfig } from './stored.js';
 import { paretoFront } from '../search/pareto.js';
 import { sortByRanking } from '../search/ranking.js';
 
@@ -30,6 +31,10 @@ export interface FinalEntry {
 export interface FinalTrainingSettings {
   /** Protocol name; the run's own protocol when absent. */
   readonly protocol?: string;
+  /** A complete recipe (the final stage's) instead of a named protocol. */
+  readonly recipe?: TrainingProtocol;
+  /** Steps per epoch at most (quick checks). */
+  readonly maxStepsPerEpoch?: number;
   /** Epochs; the protocol's when absent. */
   readonly epochs?: number;
   readonly seeds: readonly number[];
@@ -56,8 +61,9 @@ export interface ModelMeta {
   readonly testAccuracy: number;
 }
 
+/** A run's stored configuration, validated (run/stored.ts). */
 export function runConfig(run: RunRecord): SearchConfig {
-  return searchConfigSchema.parse(run.config);
+  return decodeRunConfig(run);
 }
 
 /**
@@ -182,7 +188,9 @@ export async function trainFinal(
 ): Promise<FinalTrainingRecord[]> {
   const run = store.getRun(runId);
   const config = runConfig(run);
-  const protocol = getProtocol(settings.protocol ?? configuredProtocol(config));
+  const protocol =
+    settings.recipe ??
+    (settings.protocol ? getProtocol(settings.protocol) : resolveProtocol(config));
   const epochs = settings.epochs ?? protocol.training.epochs;
   const modelsDir = settings.modelsDir ?? join(dirname(store.path), 'models', run.id);
   const recorded = {
@@ -217,14 +225,11 @@ export async function trainFinal(
   let data: PreparedData | undefined;
   const records: FinalTrainingRecord[] = [];
   try {
-    data = await prepareData(config.dataset.name, {
-      ...((settings.dataDir ?? config.dataset.dataDir) !== undefined
-        ? { dataDir: (settings.dataDir ?? config.dataset.dataDir) as string }
-        : {}),
-      ...(settings.subset !== undefined ? { subset: settings.subset } : {}),
-      ...(settings.testSubset !== undefined ? { testSubset: settings.testSubset } : {}),
-      ...validationSplit(protocol, config.dataset.validationFraction),
-      standardise: protocol.standardise,
+    data = await prepareTrainingData(config.dataset.name, protocol, {
+      dataDir: settings.dataDir ?? config.dataset.dataDir,
+      subset: settings.subset,
+      testSubset: settings.testSubset,
+      validationFraction: config.dataset.validationFraction,
       device: settings.device ?? config.device,
       splitSeed: config.seed,
       log: (message) => void process.stderr.write(`${message}\n`),
@@ -236,7 +241,12 @@ export async function trainFinal(
         try {
           const { network, report } = await trainArchitecture(entry.architecture, data, {
             protocol,
-            budget: { epochs },
+            budget: {
+              epochs,
+              ...(settings.maxStepsPerEpoch !== undefined
+                ? { maxStepsPerEpoch: settings.maxStepsPerEpoch }
+                : {}),
+            },
             seed,
             ...(settings.threads !== undefined ? { threads: settings.threads } : {}),
             device: settings.device ?? config.device,

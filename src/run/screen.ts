@@ -13,7 +13,6 @@
 import type { Architecture } from '../space/ir.js';
 import { AccuracyPredictor, type PredictorExample } from '../evaluate/predictor.js';
 import type { PreparedData } from '../evaluate/prepared-data.js';
-import { getProtocol } from '../evaluate/protocols.js';
 import {
   type ProxyName,
   type ProxyScores,
@@ -21,7 +20,8 @@ import {
   prepareProxyImages,
   rankVote,
 } from '../evaluate/proxies.js';
-import { type SearchConfig, configuredProtocol } from './config.js';
+import type { SearchConfig } from './config.js';
+import type { RunPlan } from './plan.js';
 
 export type ScreenSettings = NonNullable<SearchConfig['evaluation']['screen']>;
 
@@ -58,7 +58,7 @@ export class CandidateScreen {
     /** The proxies' images; none for an online predictor, which reads layers only. */
     private readonly data: PreparedData | undefined,
     private predictor: AccuracyPredictor | undefined,
-    private readonly config: SearchConfig,
+    private readonly plan: Pick<RunPlan, 'seed' | 'config' | 'protocol'>,
   ) {}
 
   get description(): string {
@@ -94,8 +94,8 @@ export class CandidateScreen {
       return false;
     this.predictor = await AccuracyPredictor.train(examples, {
       kind: 'lstm',
-      seed: this.config.seed,
-      ...(this.config.pool.threads ? { threads: this.config.pool.threads } : {}),
+      seed: this.plan.seed,
+      ...(this.plan.config.pool.threads ? { threads: this.plan.config.pool.threads } : {}),
     });
     this.fittedOn = examples.length;
     return true;
@@ -108,28 +108,24 @@ export class CandidateScreen {
       : (this.predictor?.proxyFeatures ?? []);
   }
 
-  static async create(
-    config: SearchConfig,
-    log: (message: string) => void,
-  ): Promise<CandidateScreen> {
-    const settings = config.evaluation.screen;
+  static async create(plan: RunPlan, log: (message: string) => void): Promise<CandidateScreen> {
+    const settings = plan.pruners.screen;
     if (!settings) throw new Error('the configuration asks for no screening');
     const predictor =
       settings.by === 'predictor' && settings.predictor !== undefined
         ? AccuracyPredictor.load(settings.predictor)
         : undefined;
-    const protocol = getProtocol(configuredProtocol(config));
     const needsImages = settings.by === 'vote' || (predictor?.proxyFeatures.length ?? 0) > 0;
     const data = needsImages
-      ? await prepareProxyImages(config.dataset.name, {
-          dataDir: config.dataset.dataDir,
+      ? await prepareProxyImages(plan.dataset.name, {
+          dataDir: plan.dataset.selection.dataDir ?? undefined,
           batchSize: settings.batchSize,
-          standardise: protocol.standardise,
-          seed: config.seed,
+          standardise: plan.protocol.standardise,
+          seed: plan.seed,
           log,
         })
       : undefined;
-    return new CandidateScreen(settings, data, predictor, config);
+    return new CandidateScreen(settings, data, predictor, plan);
   }
 
   /**
@@ -144,7 +140,6 @@ export class CandidateScreen {
         rank: 1,
         metrics: {},
       }));
-    const protocol = getProtocol(configuredProtocol(this.config));
     const proxies: ProxyScores[] = [];
     for (const candidate of candidates) {
       proxies.push(
@@ -152,10 +147,10 @@ export class CandidateScreen {
           ? {}
           : await computeProxies(candidate.architecture, this.data.train, {
               names: this.proxies,
-              init: protocol.init,
-              seed: this.config.seed,
+              init: this.plan.protocol.init,
+              seed: this.plan.seed,
               batchSize: this.settings.batchSize,
-              ...(this.config.pool.threads ? { threads: this.config.pool.threads } : {}),
+              ...(this.plan.config.pool.threads ? { threads: this.plan.config.pool.threads } : {}),
             }),
       );
     }

@@ -6,12 +6,11 @@
  */
 import { runDartsTournament } from '../evaluate/darts-tournament.js';
 import type { PreparedData } from '../evaluate/prepared-data.js';
-import { getProtocol } from '../evaluate/protocols.js';
 import { compileMixture } from '../space/mixture.js';
-import type { CompileTarget, SearchSpace } from '../space/space.js';
+import type { SearchSpace } from '../space/space.js';
 import type { RunStore } from '../store/index.js';
-import { type SearchConfig, configuredProtocol } from './config.js';
 import { prepareSearchData } from './evaluators.js';
+import type { RunPlan } from './plan.js';
 import type { Strategy } from '../search/strategy.js';
 
 export const DARTS_TOURNAMENT_EVENT = 'darts_tournament';
@@ -20,28 +19,24 @@ export class DartsTournamentHost<G> {
   private data: PreparedData | undefined;
 
   constructor(
-    private readonly config: SearchConfig,
-    private readonly space: SearchSpace<G>,
-    private readonly target: CompileTarget,
-    private readonly threads: number,
+    private readonly plan: RunPlan,
     private readonly log: (message: string) => void = () => undefined,
   ) {}
 
   /** Holds the strategy's pending tournaments, if any; true when it held some. */
   async holdPending(strategy: Strategy<G>, store: RunStore, runId: string): Promise<boolean> {
     const request = strategy.pendingTournament?.();
-    const settings = this.config.strategy.dartsTournament;
+    const settings = this.plan.strategy.dartsTournament;
     if (!request || !strategy.resolveTournament) return false;
     if (!settings)
       throw new Error(`strategy ${strategy.name} holds a tournament, but none is configured`);
     const data = await this.prepared();
-    const protocol = getProtocol(configuredProtocol(this.config));
     const winners: string[] = [];
     for (const [index, group] of request.groups.entries()) {
       const mixture = compileMixture(
-        this.space,
+        this.plan.space as SearchSpace<G>,
         group.map((member) => member.genome),
-        this.target,
+        this.plan.target,
       );
       const result = await runDartsTournament(
         mixture,
@@ -51,10 +46,10 @@ export class DartsTournamentHost<G> {
           batchSize: settings.batchSize,
           lr: settings.lr,
           architectureLr: settings.architectureLr,
-          init: protocol.init,
-          seed: this.config.seed * 1000 + request.generation * 37 + index,
-          threads: this.threads,
-          device: this.config.device,
+          init: this.plan.protocol.init,
+          seed: this.plan.seed * 1000 + request.generation * 37 + index,
+          threads: this.plan.evaluation.threads ?? 1,
+          device: this.plan.device,
         },
       );
       const winner = group[result.winner];
@@ -74,7 +69,7 @@ export class DartsTournamentHost<G> {
 
   private async prepared(): Promise<PreparedData> {
     if (this.data) return this.data;
-    this.data = await prepareSearchData(this.config, this.log, { testSubset: 1 });
+    this.data = await prepareSearchData(this.plan, this.log, { testSubset: 1 });
     if (!this.data.validation || this.data.validation.count === 0)
       throw new Error('a DARTS tournament needs validation data: set a validationFraction above 0');
     return this.data;

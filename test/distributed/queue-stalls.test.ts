@@ -4,7 +4,8 @@
  * Needs Debian's redis-server and the built CLI (`npm run build:ts`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { QueueEvaluator, queueDataset } from '../../src/distributed/queue-evaluator.js';
+import { QueueEvaluator } from '../../src/distributed/queue-evaluator.js';
+import { queueDataset } from '../../src/run/evaluators.js';
 import { cleanup, config, redisServer, request, runCleanup, small } from './fixtures.js';
 import { startWorkerProcess, startedCandidates } from './processes.js';
 
