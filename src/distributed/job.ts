@@ -1,11 +1,12 @@
 /**
  * What travels through the queue: the evaluation job a coordinator enqueues (the candidate's IR,
- * the protocol, the budget, the dataset and its split seed) and the result a worker sends back.
- * Both cross a process and machine boundary, so both are validated when they are read.
+ * the protocol, the budget, the dataset with its content identity and split seed, the evaluation
+ * identity the result is stored under) and the result a worker sends back. Both cross a process
+ * and machine boundary, so both are validated when they are read.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { DATASET_NAMES } from '../data/registry.js';
+import { DATASET_NAME_HINT, isDatasetSpec } from '../data/registry.js';
 import type { EpochRecord } from '../engine/engine.js';
 import type { TrainingProtocol } from '../evaluate/protocols.js';
 import {
@@ -15,8 +16,11 @@ import {
 } from '../evaluate/evaluator.js';
 import type { Architecture } from '../space/ir.js';
 
-/** Format tag of the job payload; a worker refuses jobs of another format. */
-export const JOB_FORMAT = 'nascent-job/1';
+/**
+ * Format tag of the job payload; a worker refuses jobs of another format. Version 2 added the
+ * dataset's content identity and the evaluation identity.
+ */
+export const JOB_FORMAT = 'nascent-job/2';
 /** BullMQ queue every coordinator and worker of a Redis server shares. */
 export const DEFAULT_QUEUE_NAME = 'nascent-evaluations';
 /** BullMQ job name of an evaluation. */
@@ -24,7 +28,13 @@ export const EVALUATE_JOB = 'evaluate';
 
 /** The dataset a worker must load, as the coordinator's configuration names it. */
 export interface QueueDataset {
-  readonly name: (typeof DATASET_NAMES)[number];
+  /** A built-in dataset, folder:PATH or npz:FILE. */
+  readonly name: string;
+  /**
+   * The content identity of the coordinator's dataset (data/identity.ts): a worker whose files
+   * have another refuses the job, so no result is stored under data it was not trained on.
+   */
+  readonly content: string;
   /** The coordinator's data directory; a worker's own `--data-dir` takes precedence. */
   readonly dataDir: string | null;
   readonly subset: number | null;
@@ -37,7 +47,8 @@ export interface QueueDataset {
 }
 
 const datasetSchema = z.object({
-  name: z.enum(DATASET_NAMES),
+  name: z.string().refine(isDatasetSpec, { message: `not ${DATASET_NAME_HINT}` }),
+  content: z.string().min(1),
   dataDir: z.string().nullable(),
   subset: z.number().int().min(1).nullable(),
   testSubset: z.number().int().min(1).nullable(),
@@ -49,6 +60,8 @@ const datasetSchema = z.object({
 const jobSchema = z.object({
   format: z.literal(JOB_FORMAT),
   candidateId: z.string().min(1),
+  /** The evaluation identity the coordinator stores the result under (null when it gave none). */
+  identity: z.string().min(1).nullable(),
   genome: z.string(),
   space: z.string(),
   /** Validated by the engine when the worker builds it: a bad one is a failed candidate. */
@@ -74,6 +87,8 @@ const jobSchema = z.object({
 export interface EvaluationJob {
   readonly format: typeof JOB_FORMAT;
   readonly candidateId: string;
+  /** The evaluation identity (run/identity.ts) the coordinator stores the result under. */
+  readonly identity: string | null;
   readonly genome: string;
   readonly space: string;
   readonly architecture: Architecture;
@@ -92,6 +107,7 @@ export function jobFromRequest(request: EvaluationRequest, dataset: QueueDataset
   return {
     format: JOB_FORMAT,
     candidateId: request.candidateId,
+    identity: request.identity ?? null,
     genome: request.genome,
     space: request.space,
     architecture: request.architecture,
@@ -115,6 +131,8 @@ export function jobId(job: EvaluationJob): string {
   const hash = createHash('sha256')
     .update(
       JSON.stringify([
+        // The evaluation identity covers what follows (and the weights' origin) when given.
+        job.identity,
         job.architecture,
         job.dataset,
         job.protocol,

@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { datasetContentIdentity } from '../data/identity.js';
 import { checkDevice, engineInfo } from '../engine/engine.js';
 import { type PreparedData, prepareTrainingData } from '../evaluate/prepared-data.js';
 import { type TrainingProtocol, getProtocol } from '../evaluate/protocols.js';
@@ -78,6 +79,14 @@ interface ResidentEntry {
   loaded: boolean;
 }
 
+/** A job whose dataset differs from this worker's files: refused, never trained. */
+export class DatasetMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatasetMismatchError';
+  }
+}
+
 /** Datasets loaded once and kept in native memory for every job that uses them. */
 class ResidentDatasets {
   private readonly entries = new Map<string, ResidentEntry>();
@@ -91,7 +100,9 @@ class ResidentDatasets {
 
   /**
    * The prepared dataset and a function to call when the job is done with it. `beforeLoad` runs
-   * first when the dataset is not loaded yet: loading blocks the event loop for a while.
+   * first when the dataset is not loaded yet: loading blocks the event loop for a while. Throws a
+   * {@link DatasetMismatchError} when this worker's files are not the coordinator's (their
+   * content identities differ), before anything is prepared.
    */
   async acquire(
     dataset: QueueDataset,
@@ -102,6 +113,12 @@ class ResidentDatasets {
     const key = JSON.stringify([dataset, dataDir ?? null, protocol.standardise]);
     let entry = this.entries.get(key);
     if (!entry?.loaded) await beforeLoad();
+    // Checksummed once per process and place (data/identity.ts); a loaded dataset has been.
+    const content = await datasetContentIdentity(dataset.name, { dataDir });
+    if (content !== dataset.content)
+      throw new DatasetMismatchError(
+        `dataset ${dataset.name}: this worker's files (${dataDir ?? "the dataset's default places"}) have checksum ${content}, the search's have ${dataset.content}`,
+      );
     entry = this.entries.get(key);
     if (!entry) {
       this.evictUnused(this.limit - 1);
@@ -275,6 +292,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
           if (token !== undefined) await job.extendLock(token, lockDuration).catch(() => undefined);
         }
       } catch (error) {
+        // Another worker may hold the search's files: the job is tried again (`attempts`).
+        if (error instanceof DatasetMismatchError) {
+          log(`refused ${payload.candidateId}: ${error.message}`);
+          throw new Error(`worker ${id} refuses the job: ${error.message}`);
+        }
         throw new Error(
           `worker ${id} cannot load ${payload.dataset.name}: ${(error as Error).message}`,
         );

@@ -3,7 +3,6 @@
  * early kill and weight inheritance, and returns the metrics a strategy is told. Failures (an
  * architecture the engine refuses, a diverging loss) become `failed` results with the reason.
  */
-import { createHash } from 'node:crypto';
 import type { EpochRecord, Network, WeightMap } from '../engine/engine.js';
 import type { PreparedData } from './prepared-data.js';
 import type { TrainingProtocol } from './protocols.js';
@@ -81,6 +80,11 @@ export interface EvaluationRequest {
   readonly parentWeights: readonly WeightMap[];
   /** Return the trained weights in the result (for children to inherit). */
   readonly keepWeights: boolean;
+  /**
+   * The evaluation identity of this request (run/identity.ts): what the result is stored under,
+   * and what a queue job carries.
+   */
+  readonly identity?: string;
   readonly onEpoch?: (record: EpochRecord) => void;
 }
 
@@ -93,10 +97,15 @@ export interface CandidateEvaluator {
   /** Shown to users, e.g. `local training`, `table runs/nb201.json`. */
   readonly description: string;
   /**
-   * Extra identity mixed into the evaluation key, so results of different evaluators are never
+   * Extra identity mixed into the evaluation identity (run/identity.ts), so results of different evaluators are never
    * taken for each other (undefined for evaluators that train under the run's protocol).
    */
   readonly identity?: Readonly<Record<string, unknown>>;
+  /**
+   * False for evaluators that never read the dataset (a table of known results): the dataset's
+   * files are then not checksummed into the evaluation identity. Absent means true.
+   */
+  readonly readsData?: boolean;
   /** How many candidates it usefully evaluates at once (the pool size for local training). */
   readonly concurrency: number;
   evaluate(request: EvaluationRequest): Promise<CandidateResult>;
@@ -126,27 +135,6 @@ export class LocalTrainingEvaluator implements CandidateEvaluator {
     this.data.release();
     return Promise.resolve();
   }
-}
-
-/** What makes two evaluations interchangeable: same data, protocol, budget and seed. */
-export function evaluationKey(
-  dataset: Record<string, unknown>,
-  settings: EvaluationSettings,
-  evaluator?: Readonly<Record<string, unknown>>,
-): string {
-  const augment = augmentationIdentity(settings.augment);
-  const identity = {
-    ...(evaluator ? { evaluator } : {}),
-    dataset,
-    protocol: settings.protocol.name,
-    epochs: settings.epochs,
-    maxStepsPerEpoch: settings.maxStepsPerEpoch ?? null,
-    killBelow: settings.killBelow ?? null,
-    // Only when set, so the keys of runs without augmentation stay what they were.
-    ...(augment ? { augment } : {}),
-    seed: settings.seed,
-  };
-  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 24);
 }
 
 /** The augmentation as it identifies an evaluation: null when it changes nothing. */

@@ -25,6 +25,8 @@ export class TableEvaluator implements CandidateEvaluator {
   readonly description: string;
   /** The table's SHA-256: its answers are never mistaken for trained results or another table's. */
   readonly identity: Readonly<Record<string, unknown>>;
+  /** A table answers from its rows: the dataset's files are not read (nor checksummed). */
+  readonly readsData = false;
   readonly concurrency = TABLE_CONCURRENCY;
 
   constructor(private readonly table: ResultTable) {

@@ -131,6 +131,26 @@ CREATE TABLE final_trainings (
 CREATE INDEX final_trainings_run ON final_trainings(run_id, id);
 `;
 
+/** Prefix the v3 migration gives the evaluation keys it cannot recompute: never reused. */
+export const LEGACY_KEY_PREFIX = 'legacy:';
+
+/**
+ * v3: evaluation identities. Keys become the full evaluation identity (run/identity.ts); the keys
+ * of older rows (which ignored weight inheritance, the macro options of the cells space and the
+ * dataset's files) are kept with a `legacy:` prefix, so they are never reused. A `decision`
+ * column tells a run's own verdicts (a screen's, a pruner's) from results; older verdicts are
+ * recognised by what they stored.
+ */
+const V3 = `
+ALTER TABLE evaluations ADD COLUMN decision TEXT;
+UPDATE evaluations SET decision = 'screened-out'
+  WHERE json_valid(metrics) AND json_type(metrics, '$.screened_out') IS NOT NULL;
+UPDATE evaluations SET decision = 'not-promoted'
+  WHERE decision IS NULL AND error LIKE 'not promoted by successive halving%';
+UPDATE evaluations SET evaluation_key = '${LEGACY_KEY_PREFIX}' || evaluation_key
+  WHERE evaluation_key NOT LIKE '${LEGACY_KEY_PREFIX}%';
+`;
+
 /** Ordered by version, strictly increasing. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -142,6 +162,12 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'final trainings: re-trained best candidates and baselines, with model files',
     sql: V2,
+  },
+  {
+    version: 3,
+    description:
+      'evaluation identities: older keys marked legacy (never reused), decisions told from results',
+    sql: V3,
   },
 ];
 

@@ -5,7 +5,7 @@
  * parent kills it with SIGKILL and checks what the store holds afterwards.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,7 +22,10 @@ const betterSqlite = pathToFileURL(createRequire(import.meta.url).resolve('bette
 
 /** Transpiles the store's modules into `dir` (imports of better-sqlite3 point at the package). */
 function transpileStore(dir: string): void {
-  for (const name of ['schema', 'run-store', 'index']) {
+  const names = readdirSync(storeDir)
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => file.slice(0, -'.ts'.length));
+  for (const name of names) {
     const source = readFileSync(join(storeDir, `${name}.ts`), 'utf8');
     const output = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },

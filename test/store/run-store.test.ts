@@ -11,6 +11,7 @@ import {
   applyMigrations,
   candidateHash,
   type NewCandidate,
+  type NewEvaluation,
 } from '../../src/store/index.js';
 import { KEY, RUN, TARGET, genomeText, newCandidate, newEvaluation, tempDirs } from './fixtures.js';
 
@@ -77,6 +78,63 @@ describe('schema and opening', () => {
     expect(applyMigrations(db, path, extended)).toEqual([]);
     db.close();
     expect(migrationRows(path).map((row) => row.version)).toEqual(extended.map((m) => m.version));
+  });
+
+  it('migrates a version-2 store: its keys become legacy (never reused), its verdicts decisions', () => {
+    const path = join(dirs.make(), 'old.sqlite');
+    const old = new Database(path);
+    applyMigrations(
+      old,
+      path,
+      MIGRATIONS.filter((m) => m.version <= 2),
+    );
+    const at = '2026-11-25T10:00:00.000Z';
+    old
+      .prepare(
+        `INSERT INTO runs (id, name, status, space, strategy, dataset, seed, config, code_version,
+           created_at, updated_at) VALUES ('run-old', NULL, 'finished', 'genome', 'ga',
+           'fashion-mnist', 1, '{}', '0.1.0', ?, ?)`,
+      )
+      .run(at, at);
+    const addCandidate = old.prepare(
+      `INSERT INTO candidates (id, run_id, seq, generation, genome, genome_json, hash, operator,
+         created_at) VALUES (?, 'run-old', ?, 0, 'g', '{}', ?, 'sample', ?)`,
+    );
+    const addEvaluation = old.prepare(
+      `INSERT INTO evaluations (candidate_id, run_id, hash, evaluation_key, status, error, fidelity,
+         metrics, epochs, started_at, finished_at)
+       VALUES (?, 'run-old', ?, 'abc123', ?, ?, 0, ?, '[]', ?, ?)`,
+    );
+    const rows: [string, string, string | null, string][] = [
+      ['ok', 'ok', null, '{"accuracy":0.9}'],
+      ['screened', 'killed', 'screened out: ...', '{"screened_out":1}'],
+      ['halved', 'killed', 'not promoted by successive halving after 1 epoch', '{"accuracy":0.2}'],
+      ['early', 'killed', 'validation accuracy 0.1 after epoch 1 is below 0.5', '{"accuracy":0.1}'],
+    ];
+    rows.forEach(([id, status, error, metrics], i) => {
+      addCandidate.run(id, i + 1, `h-${id}`, at);
+      addEvaluation.run(id, `h-${id}`, status, error, metrics, at, at);
+    });
+    old.close();
+
+    const store = RunStore.open(path);
+    try {
+      expect(migrationRows(path).at(-1)?.version).toBe(SCHEMA_VERSION);
+      const byCandidate = new Map(store.evaluations('run-old').map((e) => [e.candidateId, e]));
+      expect([...byCandidate.values()].every((e) => e.evaluationKey === 'legacy:abc123')).toBe(
+        true,
+      );
+      expect(byCandidate.get('ok')?.decision).toBeNull();
+      expect(byCandidate.get('screened')?.decision).toBe('screened-out');
+      expect(byCandidate.get('halved')?.decision).toBe('not-promoted');
+      expect(byCandidate.get('early')?.decision).toBeNull();
+      // kept, but never reused: neither under the old key nor under the prefixed one
+      expect(byCandidate.get('ok')?.metrics.accuracy).toBe(0.9);
+      expect(store.findReusableEvaluation('h-ok', 'abc123')).toBeUndefined();
+      expect(store.findReusableEvaluation('h-ok', 'legacy:abc123')).toBeUndefined();
+    } finally {
+      store.close();
+    }
   });
 
   it('refuses a store with a newer schema', () => {
@@ -283,7 +341,7 @@ describe('evaluations', () => {
     store.close();
   });
 
-  it('finds a reusable evaluation across runs by hash and key, never a failed one', () => {
+  it('finds a reusable ok evaluation across runs by hash and key, never a failed, killed or decided one', () => {
     const path = storePath();
     const store = RunStore.open(path);
     const first = store.createRun(RUN);
@@ -320,12 +378,26 @@ describe('evaluations', () => {
     expect(store.findReusableEvaluation(otherKey.hash, 'standard|epochs=3')).toBeDefined();
     expect(store.findReusableEvaluation('0'.repeat(64), KEY)).toBeUndefined();
 
-    // a killed (early-stopped) evaluation is reusable too
+    // a killed (early-stopped) evaluation is not a result another run may take
     const [killedOne] = store.addCandidates(second.id, [newCandidate(64)]);
-    const killed = store.addEvaluation(
-      newEvaluation(killedOne?.id ?? '', { status: 'killed', fidelity: 2 }),
+    store.addEvaluation(newEvaluation(killedOne?.id ?? '', { status: 'killed', fidelity: 2 }));
+    expect(store.findReusableEvaluation(killedOne?.hash ?? '', KEY)).toBeUndefined();
+
+    // nor is a run's decision, even one stored as ok
+    const [decidedOne] = store.addCandidates(second.id, [newCandidate(128)]);
+    const decided = store.addEvaluation(
+      newEvaluation(decidedOne?.id ?? '', { decision: 'not-promoted', fidelity: 0 }),
     );
-    expect(store.findReusableEvaluation(killedOne?.hash ?? '', KEY)?.id).toBe(killed.id);
+    expect(decided.decision).toBe('not-promoted');
+    expect(store.findReusableEvaluation(decidedOne?.hash ?? '', KEY)).toBeUndefined();
+    expect(store.findEvaluation(ok.id)?.decision).toBeNull();
+    expect(() =>
+      store.addEvaluation(
+        newEvaluation(decidedOne?.id ?? '', {
+          decision: 'thrown-out' as unknown as NonNullable<NewEvaluation['decision']>,
+        }),
+      ),
+    ).toThrow(/decision "thrown-out" is not one of screened-out, not-promoted/);
     store.close();
 
     // and it survives reopening the file
