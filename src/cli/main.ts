@@ -109,6 +109,10 @@ augmentationOptions(
     '--save <file>',
     'save the trained model (architecture + weights, .safetensors) for nascent export and predict',
   )
+  .option(
+    '--max-memory <size>',
+    'refuse a network whose training-memory estimate is over this (e.g. 8GiB; default: 75% of the memory available)',
+  )
   .option('--json', 'print the report as JSON')
   .option('--no-progress', 'no progress bar')
   .action(async (options) => {

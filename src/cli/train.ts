@@ -4,6 +4,14 @@ import { prepareTrainingData } from '../evaluate/prepared-data.js';
 import { trainingNormalisation, writeModelFile } from '../export/model-file.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import {
+  DEFAULT_MEMORY_SHARE,
+  defaultMemoryLimitBytes,
+  estimateTrainingMemory,
+  formatBytes,
+  memoryLimitMessage,
+  parseByteSize,
+} from '../evaluate/memory.js';
+import {
   type TrainingReport,
   augmentationFromFlags,
   trainArchitecture,
@@ -28,9 +36,23 @@ export interface TrainCommandOptions extends ArchitectureSource {
   save?: string;
   json?: boolean;
   progress: boolean;
+  /**
+   * The training-memory limit (`8GiB`, `512MiB`, or bytes): a network whose estimate is over it
+   * is refused before anything is loaded or trained. Default: a safe share of the memory
+   * available (evaluate/memory.ts).
+   */
+  maxMemory?: string | number;
 }
 
 export class TrainingFailed extends Error {}
+
+/** A network refused before training (over the memory limit). */
+export class TrainingRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingRefused';
+  }
+}
 
 /** `, crops (padding 4) and flips` and the like, for the opening line. */
 function augmentationNote(options: { cropPadding?: number; flip?: boolean }): string {
@@ -47,6 +69,16 @@ function architectureClasses(network: Network): number {
   return shape.kind === 'flat' ? shape.features : 0;
 }
 
+/**
+ * The accuracy line: a diverged training has no accuracy worth reading (its weights are whatever
+ * the non-finite steps left), so it says that it diverged and why instead.
+ */
+function accuracyLine(report: TrainingReport): string {
+  if (report.status === 'diverged')
+    return `no validation or test accuracy: the training diverged (${report.reason ?? 'non-finite loss'})`;
+  return `validation accuracy: ${formatPercent(report.valAccuracy)}   test accuracy: ${formatPercent(report.testAccuracy)}`;
+}
+
 export function formatReport(report: TrainingReport): string {
   const rows = report.epochs.map((epoch) => [
     epoch.epoch === report.bestEpoch ? `${epoch.epoch} *` : String(epoch.epoch),
@@ -61,7 +93,7 @@ export function formatReport(report: TrainingReport): string {
     table(['epoch', 'train loss', 'train acc', 'val loss', 'val acc', 'lr', 'time'], rows),
     `status: ${report.status}${report.reason ? ` (${report.reason})` : ''}; best epoch ${report.bestEpoch} (*)`,
     `parameters: ${formatCount(report.params)}   FLOPs/image: ${formatCount(report.flops)}`,
-    `validation accuracy: ${formatPercent(report.valAccuracy)}   test accuracy: ${formatPercent(report.testAccuracy)}`,
+    accuracyLine(report),
     `training time: ${formatSeconds(report.trainSeconds)} on ${report.threads} thread${report.threads === 1 ? '' : 's'} (${Math.round(report.imagesPerSecond)} images/s)`,
   ].join('\n');
 }
@@ -70,6 +102,23 @@ export async function trainCommand(options: TrainCommandOptions): Promise<string
   const protocol = getProtocol(options.protocol);
   const candidate = resolveCandidate(options, options.dataset);
   const { architecture } = candidate;
+  const limit =
+    options.maxMemory === undefined
+      ? defaultMemoryLimitBytes()
+      : typeof options.maxMemory === 'number'
+        ? options.maxMemory
+        : parseByteSize(options.maxMemory, '--max-memory');
+  const training = protocol.training;
+  const estimate = estimateTrainingMemory(architecture, {
+    batchSize: training.batchSize,
+    optimizer: training.optimizer,
+    ...('momentum' in training ? { momentum: training.momentum } : {}),
+    ...('restoreBest' in training ? { restoreBest: training.restoreBest } : {}),
+  });
+  if (estimate.bytes > limit)
+    throw new TrainingRefused(
+      `not training: ${memoryLimitMessage(estimate, limit, training.batchSize)}${options.maxMemory === undefined ? ` (the default limit: ${Math.round(100 * DEFAULT_MEMORY_SHARE)}% of the ${formatBytes(limit / DEFAULT_MEMORY_SHARE)} available)` : ''}`,
+    );
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
   const started = Date.now();
   const data = await prepareTrainingData(options.dataset, protocol, {

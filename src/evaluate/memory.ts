@@ -176,7 +176,7 @@ export function memoryLimitMessage(
 ): string {
   return (
     `the network ${describeTrainingMemory(estimate, batchSize)}, over the memory limit of ` +
-    `${formatBytes(limitBytes)}; give a larger limit (--max-memory), a smaller batch or a smaller network`
+    `${formatBytes(limitBytes)}; raise the limit (--max-memory, or evaluation.maxMemory in a search) or train a smaller network`
   );
 }
 

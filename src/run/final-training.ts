@@ -267,20 +267,20 @@ export async function trainFinal(
               testAccuracy: report.testAccuracy,
             });
           }
+          // A diverged training has no accuracy worth keeping: only its cost and the reason.
+          const diverged = report.status === 'diverged';
           const metrics: Record<string, number> = {
-            test_accuracy: report.testAccuracy,
-            test_loss: report.testLoss,
+            ...(diverged ? {} : { test_accuracy: report.testAccuracy, test_loss: report.testLoss }),
             params: report.params,
             flops: report.flops,
             train_seconds: report.trainSeconds,
             best_epoch: report.bestEpoch,
           };
-          if (report.valAccuracy !== null) metrics.accuracy = report.valAccuracy;
-          const diverged = report.status === 'diverged';
+          if (report.valAccuracy !== null && !diverged) metrics.accuracy = report.valAccuracy;
           record = store.addFinalTraining({
             ...common(entry, seed, startedAt),
             status: diverged ? 'failed' : 'ok',
-            error: diverged ? (report.reason ?? 'the loss diverged') : null,
+            error: diverged ? `training diverged: ${report.reason ?? 'non-finite loss'}` : null,
             metrics,
             epochs: [...report.epochs],
             modelPath,
