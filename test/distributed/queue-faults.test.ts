@@ -14,6 +14,8 @@ import { queueDataset } from '../../src/run/evaluators.js';
 import { startQueueWorker } from '../../src/distributed/worker.js';
 import { runSearch } from '../../src/run/runner.js';
 import { RunStore } from '../../src/store/index.js';
+import { datasetContentIdentity } from '../../src/data/identity.js';
+import { fakeFashionMnist } from '../helpers.js';
 import {
   cleanup,
   config,
@@ -44,7 +46,7 @@ async function job(url: string, id: string) {
 async function evaluatorWithWorker() {
   const redis = await redisServer();
   await worker(redis.url);
-  const dataset = queueDataset(config(redis.url));
+  const dataset = await queueDataset(config(redis.url));
   const evaluator = await QueueEvaluator.connect({ url: redis.url, dataset, inFlight: 1 });
   cleanup.push(() => evaluator.close());
   return { redis, dataset, evaluator };
@@ -83,6 +85,24 @@ describe('queue faults', () => {
     expect(augmentedResult.metrics.val_loss).not.toBe(plainResult.metrics.val_loss);
   });
 
+  it("refuses a job whose dataset differs from the worker's files, naming both checksums", async () => {
+    const redis = await redisServer();
+    // Same dataset name, other images: 500 training images instead of the search's 600.
+    const otherData = fakeFashionMnist(500, 100);
+    await worker(redis.url, { dataDir: otherData });
+    const dataset = await queueDataset(config(redis.url));
+    const evaluator = await QueueEvaluator.connect({ url: redis.url, dataset, inFlight: 1 });
+    cleanup.push(() => evaluator.close());
+    const workers = await datasetContentIdentity('fashion-mnist', { dataDir: otherData });
+    expect(workers).not.toBe(dataset.content);
+    const result = await evaluator.evaluate(request('other-data-c1', small));
+    expect(result.status).toBe('failed');
+    expect(result.fidelity).toBe(0);
+    expect(result.error).toContain(
+      `refuses the job: dataset fashion-mnist: this worker's files (${otherData}) have checksum ${workers}, the search's have ${dataset.content}`,
+    );
+  });
+
   it('records a job that keeps throwing as failed after 3 attempts', async () => {
     const redis = await redisServer();
     await worker(redis.url, { dataDir: join(tmpdir(), 'nascent-no-such-data') });
@@ -116,7 +136,7 @@ describe('queue faults', () => {
     );
     expect(error?.message).toMatch(advice);
     expect(error?.message).toMatch(
-      /; the run can be resumed with `nascent search --resume <run>`$/,
+      /; the run can be resumed with `nascent search --resume run-\d{8}-[0-9a-f]{6}`$/,
     );
     await expect(startQueueWorker({ url, device: 'cpu', concurrency: 1 })).rejects.toThrow(advice);
     const store = RunStore.open(settings.store);
@@ -144,7 +164,7 @@ describe('queue faults', () => {
     const redis = await redisServer();
     const evaluator = await QueueEvaluator.connect({
       url: redis.url,
-      dataset: queueDataset(config(redis.url)),
+      dataset: await queueDataset(config(redis.url)),
       inFlight: 1,
       unreachableMs: 1_500,
       pollMs: 200,

@@ -20,7 +20,7 @@ describe('stalled jobs', () => {
     for (const w of workers) cleanup.push(() => w.kill());
     const evaluator = await QueueEvaluator.connect({
       url: redis.url,
-      dataset: queueDataset(config(redis.url)),
+      dataset: await queueDataset(config(redis.url)),
       inFlight: 1,
     });
     cleanup.push(() => evaluator.close());
