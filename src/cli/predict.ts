@@ -4,12 +4,13 @@
  * confusion matrix. Pixels are normalised as the model file says, as in training.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { isGzip, parseIdx, readIdxLabels } from '../data/idx.js';
-import { DATASET_NAMES, isDatasetName, loadDataset } from '../data/registry.js';
+import { DATASET_NAME_HINT, isDatasetSpec, loadDataset } from '../data/registry.js';
 import { sliceDataset } from '../data/split.js';
 import type { ImageDataset } from '../data/types.js';
 import { TensorData } from '../engine/engine.js';
+import { hasImageExtension } from '../data/image-decode.js';
 import { IMAGE_EXTENSIONS, type DecodedImage, decodeImage } from '../export/images.js';
 import { type ModelFile, buildNetwork, classNames, readModelFile } from '../export/model-file.js';
 import { isDirectory } from '../util/fs.js';
@@ -128,7 +129,7 @@ function idxInput(
 /** Files in a folder with an image extension, sorted by name. */
 function imageFilesIn(directory: string): string[] {
   const files = readdirSync(directory)
-    .filter((name) => (IMAGE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase()))
+    .filter((name) => hasImageExtension(name))
     .sort()
     .map((name) => join(directory, name));
   if (files.length === 0) {
@@ -146,7 +147,7 @@ async function resolveInput(
   const [first] = inputs;
   if (first === undefined)
     throw new Error('nothing to predict: give a dataset name, IDX images or image files');
-  if (inputs.length === 1 && isDatasetName(first) && !isDirectory(first)) {
+  if (inputs.length === 1 && isDatasetSpec(first) && !isDirectory(first)) {
     if (options.labels !== undefined)
       throw new Error('--labels is for IDX images; a dataset has its labels');
     const split = options.split ?? 'test';
@@ -171,7 +172,7 @@ async function resolveInput(
     };
   }
   if (options.split !== undefined || options.dataDir !== undefined) {
-    throw new Error(`--split and --data-dir go with a dataset name (${DATASET_NAMES.join(', ')})`);
+    throw new Error(`--split and --data-dir go with ${DATASET_NAME_HINT}`);
   }
   const files = inputs.flatMap((input) => (isDirectory(input) ? imageFilesIn(input) : [input]));
   const decoded: DecodedImage[] = [];
@@ -188,7 +189,17 @@ async function resolveInput(
         throw new Error(`give an IDX file on its own, not with other inputs (${file})`);
       return idxInput(file, bytes, options.labels, classes);
     }
-    decoded.push(decodeImage(bytes, file));
+    // a model trained on an image folder read its images resized and converted to its input:
+    // its images here are too; other models take images of their own size only
+    const { channels, height, width } = model.architecture.input;
+    const resize = model.dataset?.startsWith('folder:') === true;
+    decoded.push(
+      await decodeImage(
+        bytes,
+        file,
+        resize ? { size: { width, height }, channels: channels === 1 ? 1 : 3 } : {},
+      ),
+    );
   }
   if (options.labels !== undefined) throw new Error('--labels is for IDX images, not image files');
   return unlabelled(

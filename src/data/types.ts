@@ -13,9 +13,20 @@ export interface ImageDataset {
   readonly classes: readonly string[];
 }
 
+export interface Normalisation {
+  /** Per-channel mean of pixels scaled to [0, 1]. */
+  readonly mean: number[];
+  /** Per-channel standard deviation of pixels scaled to [0, 1]. */
+  readonly std: number[];
+}
+
 export interface DatasetSplits {
   readonly train: ImageDataset;
   readonly test: ImageDataset;
+  /** The training split's normalisation, for datasets without built-in constants (folder:, npz:). */
+  readonly normalisation?: Normalisation;
+  /** Images that could not be read and were left out (folder:), each with its reason. */
+  readonly skipped?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
 }
 
 /** Options shared by the dataset loaders. */
