@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
+import { datasetShape } from '../data/registry.js';
 import { type Architecture, parseArchitecture } from '../space/ir.js';
 import { createSpace, parseSpaceArgument } from '../space/registry.js';
 
@@ -37,8 +37,7 @@ export function resolveCandidate(
   source: ArchitectureSource,
   datasetName: string,
 ): { architecture: Architecture; genome?: string; space?: string } {
-  const dataset = assertDatasetName(datasetName);
-  const { classes, ...input } = DATASET_SHAPES[dataset];
+  const { classes, ...input } = datasetShape(datasetName);
   if (source.genome !== undefined && source.arch !== undefined) {
     throw new Error('give either --genome or --arch, not both');
   }

@@ -4,7 +4,7 @@
  * architecture.
  */
 import { basename, extname, join } from 'node:path';
-import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
+import { datasetShape } from '../data/registry.js';
 import {
   AccuracyPredictor,
   type PredictorExample,
@@ -55,7 +55,7 @@ export function loadExamples(
     const spaceSpec = parseSpaceArgument(source.space ?? 'genome');
     const space = createSpace(spaceSpec);
     const table = loadResultTable(source.table, { space });
-    const shape = DATASET_SHAPES[assertDatasetName(source.dataset ?? 'fashion-mnist')];
+    const shape = datasetShape(source.dataset ?? 'fashion-mnist');
     const target = {
       input: { channels: shape.channels, height: shape.height, width: shape.width },
       classes: shape.classes,

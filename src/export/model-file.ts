@@ -22,7 +22,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { NORMALISATION, isDatasetName } from '../data/registry.js';
+import { datasetNormalisation } from '../data/registry.js';
 import { type BuildOptions, Network, type WeightMap } from '../engine/engine.js';
 import { type Architecture, analyzeArchitecture, parseArchitecture } from '../space/ir.js';
 import { SafetensorsError, decodeSafetensors, encodeSafetensors } from './safetensors.js';
@@ -64,8 +64,7 @@ export const UNIT_SCALE: PixelNormalisation = { divideBy: 255 };
  */
 export function trainingNormalisation(dataset: string, standardise: boolean): PixelNormalisation {
   if (!standardise) return UNIT_SCALE;
-  if (!isDatasetName(dataset)) throw new Error(`no normalisation constants for ${dataset}`);
-  const { mean, std } = NORMALISATION[dataset];
+  const { mean, std } = datasetNormalisation(dataset);
   return { divideBy: 255, mean: [...mean], std: [...std] };
 }
 
