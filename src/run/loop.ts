@@ -66,8 +66,11 @@ export class SearchLoop {
   private readonly recorder: ResultRecorder;
   /** Weights children inherit, on disk (null when the run does not inherit weights). */
   private readonly weights: InheritedWeights | null;
-  /** Screening scores of candidates kept for training, stored with their results. */
-  private readonly screenMetrics = new Map<string, Record<string, number>>();
+  /**
+   * Metrics known before training (the memory estimate, screening scores) of candidates kept for
+   * training, stored with their results.
+   */
+  private readonly extraMetrics = new Map<string, Record<string, number>>();
   /** Stop requests (from the dashboard) older than this session's start are void. */
   private readonly sessionStartEventId: number;
   stopRequested = false;
@@ -237,7 +240,9 @@ export class SearchLoop {
         ...(candidate.flops !== null ? { flops: candidate.flops } : {}),
       };
       const verdict = checkBeforeTraining(this.plan, candidate.architecture as Architecture, known);
-      if (!verdict) {
+      if (verdict.error === undefined) {
+        // Stored with its result (the memory estimate beside what training measures).
+        this.extraMetrics.set(candidate.id, verdict.metrics);
         feasible.push(candidate);
         continue;
       }
@@ -315,7 +320,10 @@ export class SearchLoop {
     unknown.forEach((candidate, i) => {
       const verdict = verdicts[i] as ScreenVerdict;
       if (verdict.rank <= keep) {
-        this.screenMetrics.set(candidate.id, verdict.metrics);
+        this.extraMetrics.set(candidate.id, {
+          ...this.extraMetrics.get(candidate.id),
+          ...verdict.metrics,
+        });
         kept.push(candidate);
         return;
       }
@@ -325,6 +333,7 @@ export class SearchLoop {
         ...verdict.metrics,
         [SCREENED_OUT_METRIC]: 1,
       };
+      this.extraMetrics.delete(candidate.id);
       const error = `screened out: ${metricName} ${verdict.score.toFixed(4)} ranks ${verdict.rank} of ${unknown.length}, and only the best ${keep} are trained`;
       results.set(
         candidate.id,
@@ -419,6 +428,7 @@ export class SearchLoop {
     // wait for the identical candidate already training in this batch.
     const previous = await reusableOutcome(this.store, candidate, key, inFlight);
     if (previous) {
+      this.extraMetrics.delete(candidate.id);
       this.weights?.alias(candidate.id, previous.candidateId);
       return this.recorder.reused(candidate, key, previous);
     }
@@ -460,8 +470,8 @@ export class SearchLoop {
         }),
     });
     if (result.weights) this.weights?.save(candidate.id, result.weights);
-    const extra = this.screenMetrics.get(candidate.id);
-    this.screenMetrics.delete(candidate.id);
+    const extra = this.extraMetrics.get(candidate.id);
+    this.extraMetrics.delete(candidate.id);
     this.budget.spendEpochs(result.fidelity);
     return this.recorder.trained(candidate, key, result, extra);
   }

@@ -11,9 +11,11 @@ import type { Architecture } from '../space/ir.js';
 import { formatCount } from '../util/format.js';
 import type { RunPlan } from './plan.js';
 
-/** Why a candidate is not trained, and the metrics known of it. */
-export interface Infeasible {
-  readonly error: string;
+/** The metrics known of a candidate before training and, when it must not train, why. */
+export interface PreTrainingVerdict {
+  /** Set when the candidate must not train. */
+  readonly error?: string;
+  /** `params`, `flops`, `memory_estimate_bytes`, and {@link INFEASIBLE_METRIC} when refused. */
   readonly metrics: Record<string, number>;
 }
 
@@ -25,14 +27,14 @@ function breaks(constraint: Constraint, value: number): boolean {
 }
 
 /**
- * The reason a candidate must not train, or undefined when it may. `known` holds the metrics of
- * the compiled architecture (`params`, `flops`).
+ * What is known of a candidate before training, and whether it may train. `known` holds the
+ * metrics of the compiled architecture (`params`, `flops`).
  */
 export function checkBeforeTraining(
   plan: Pick<RunPlan, 'pruners' | 'protocol'>,
   architecture: Architecture,
   known: Readonly<Record<string, number>>,
-): Infeasible | undefined {
+): PreTrainingVerdict {
   const metrics: Record<string, number> = { ...known };
   const reasons: string[] = [];
   for (const constraint of plan.pruners.preTrainingConstraints) {
@@ -56,7 +58,7 @@ export function checkBeforeTraining(
     if (estimate.bytes > limit)
       reasons.push(memoryLimitMessage(estimate, limit, training.batchSize));
   }
-  if (reasons.length === 0) return undefined;
+  if (reasons.length === 0) return { metrics };
   return {
     error: `infeasible before training: ${reasons.join('; ')}`,
     metrics: { ...metrics, [INFEASIBLE_METRIC]: 1 },

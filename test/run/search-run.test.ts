@@ -287,6 +287,28 @@ describe('nascent search', () => {
     expect(resumed.reason).toBe('3 generations done');
   });
 
+  it('refuses a duplicate --name, naming the run that has it, and records nothing', async () => {
+    const path = tempStore();
+    const first = await runSearch({
+      config: config(path, { name: 'twice', generations: 1, epochs: 1, inheritWeights: false }),
+    });
+    await expect(
+      runSearch({
+        config: config(path, { name: 'twice', generations: 1, epochs: 1, inheritWeights: false }),
+      }),
+    ).rejects.toThrow(
+      new RegExp(
+        `already has a run named "twice" \\(${first.runId}\\): choose another --name, or continue that run with nascent search --resume ${first.runId}`,
+      ),
+    );
+    const store = RunStore.open(path);
+    try {
+      expect(store.listRuns().map((run) => run.name)).toEqual(['twice']);
+    } finally {
+      store.close();
+    }
+  });
+
   it('refuses a wrong strategy option before it records a run or loads a dataset', async () => {
     const path = tempStore();
     const base = config(path);
