@@ -87,8 +87,9 @@ describe('queue faults', () => {
 
   it("refuses a job whose dataset differs from the worker's files, naming both checksums", async () => {
     const redis = await redisServer();
-    // Same dataset name, other images: 500 training images instead of the search's 600.
-    const otherData = fakeFashionMnist(500, 100);
+    // Same dataset name, other images: 700 training images instead of the search's 600 (enough
+    // for its subset of 600, so without the check the worker would train the job).
+    const otherData = fakeFashionMnist(700, 100);
     await worker(redis.url, { dataDir: otherData });
     const dataset = await queueDataset(config(redis.url));
     const evaluator = await QueueEvaluator.connect({ url: redis.url, dataset, inFlight: 1 });
