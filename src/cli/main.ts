@@ -171,6 +171,10 @@ program
   .option('--max-steps <n>', 'at most this many batches per epoch', integer('--max-steps', 1))
   .option('--inherit-weights', "children start from their parents' trained weights")
   .option(
+    '--max-memory <size>',
+    'record a candidate whose training-memory estimate is over this as failed, untrained (e.g. 8GiB; default: 75% of the memory available)',
+  )
+  .option(
     '--screen-keep <n>',
     'pre-screen each generation (proxy vote, or --screen-predictor) and train only the best n',
     integer('--screen-keep', 1),

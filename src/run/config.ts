@@ -284,6 +284,7 @@ export const OVERRIDE_PATHS: Readonly<Record<string, string[]>> = {
   epochs: ['evaluation', 'epochs'],
   maxSteps: ['evaluation', 'maxStepsPerEpoch'],
   inheritWeights: ['evaluation', 'inheritWeights'],
+  maxMemory: ['evaluation', 'maxMemory'],
   screenKeep: ['evaluation', 'screen', 'keep'],
   screenPredictor: ['evaluation', 'screen', 'predictor'],
   screenOperators: ['evaluation', 'screenOperators', 'predictor'],
