@@ -236,6 +236,8 @@ export const searchConfigSchema = z
   .strict();
 
 export type SearchConfig = z.infer<typeof searchConfigSchema>;
+/** A search configuration as written (YAML or an object): every default may be left out. */
+export type SearchConfigInput = z.input<typeof searchConfigSchema>;
 
 /** The protocol candidates are trained under: `express` for the express evaluator. */
 export function configuredProtocol(config: Pick<SearchConfig, 'evaluator' | 'evaluation'>): string {
@@ -340,6 +342,19 @@ function applyAssignment(raw: Record<string, unknown>, assignment: string): void
     );
   }
   setPath(raw, path, value);
+}
+
+/**
+ * Validates a configuration given as an object (defaults filled in); throws a
+ * {@link ConfigError} naming each problem at its path, as for a file.
+ */
+export function parseSearchConfig(
+  input: SearchConfigInput | Readonly<Record<string, unknown>>,
+): SearchConfig {
+  const raw = structuredClone(input) as Record<string, unknown>;
+  const result = searchConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(describeIssues(result.error, 'object'));
+  return result.data;
 }
 
 /**
