@@ -24,10 +24,17 @@ import { createStrategy, STRATEGY_NAMES } from '../search/registry.js';
 import type { Evaluated, Objective, Strategy } from '../search/strategy.js';
 import type { CompileTarget, SearchSpace } from '../space/space.js';
 import { type ResultTable, TABLE_METRICS } from '../evaluate/table.js';
+import { type CellEncoding, encodeCell } from '../evaluate/predictor/cell-encodings.js';
+import { BANANAS_NAME } from '../search/bananas.js';
+import { parseCell } from '../space/cells/arch-string.js';
+import { CELL_SPACE_NAME } from '../space/cells/cell-space.js';
 import { PREDICTOR_STRATEGY_NAME, PredictorStrategy } from './predictor-strategy.js';
 
 /** Strategies the benchmark can run: the registered ones plus `predictor`. */
 export const BENCH_STRATEGY_NAMES: readonly string[] = [...STRATEGY_NAMES, PREDICTOR_STRATEGY_NAME];
+
+/** What `bananas` reads of a NAS-Bench-201 cell in the benchmark (evaluate/predictor/cell-encodings.ts). */
+export const BANANAS_CELL_ENCODINGS: readonly CellEncoding[] = ['graf'];
 
 const OBJECTIVES: readonly Objective[] = [
   { metric: TABLE_METRICS.accuracy, direction: 'maximize' },
@@ -115,6 +122,13 @@ function makeStrategy(
 ): Strategy<unknown> {
   const base = { space: options.space, target: options.target, objectives: OBJECTIVES, seed };
   if (name === PREDICTOR_STRATEGY_NAME) return new PredictorStrategy({ ...base, populationSize });
+  if (name === BANANAS_NAME && options.space.name === CELL_SPACE_NAME) {
+    // NAS-Bench-201 cells: the predictor's cell features instead of the generic token one-hot.
+    const space = options.space;
+    const encode = (genome: unknown): number[] =>
+      encodeCell(parseCell(space.format(genome)), BANANAS_CELL_ENCODINGS);
+    return createStrategy(name, { ...base, populationSize, encode });
+  }
   return createStrategy(name, { ...base, populationSize });
 }
 

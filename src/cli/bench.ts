@@ -4,7 +4,7 @@
  */
 import { writeStrategyReport } from '../bench/strategy-report.js';
 import { BenchmarkOptionsError, runStrategyBenchmark } from '../bench/strategies.js';
-import { DATASET_SHAPES, assertDatasetName } from '../data/registry.js';
+import { datasetShape } from '../data/registry.js';
 import { loadResultTable } from '../evaluate/table.js';
 import { createSpace, parseSpaceArgument } from '../space/registry.js';
 import { formatSeconds, table } from '../util/format.js';
@@ -31,7 +31,7 @@ export interface BenchStrategiesOptions {
   progress?: boolean;
 }
 
-export const DEFAULT_BENCH_STRATEGIES = 'random,re,ga,nsga2,predictor';
+export const DEFAULT_BENCH_STRATEGIES = 'random,re,ga,nsga2,predictor,local-search,bananas';
 
 function tablePath(evaluator: string): string {
   const match = /^table:(.+)$/.exec(evaluator);
@@ -50,7 +50,7 @@ export function benchStrategiesCommand(options: BenchStrategiesOptions): string 
     ...parseSpaceArgument(options.space ?? 'cells'),
     options: parseSpaceOptions(options.spaceOptions),
   });
-  const shape = DATASET_SHAPES[assertDatasetName(options.dataset ?? 'cifar10')];
+  const shape = datasetShape(options.dataset ?? 'cifar10');
   const resultTable = loadResultTable(path, { space });
   const strategies = (options.strategies ?? DEFAULT_BENCH_STRATEGIES)
     .split(',')

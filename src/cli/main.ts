@@ -467,17 +467,22 @@ const examplesOptions = (command: Command): Command =>
     .option('--store <file>', 'run store (SQLite)', 'runs/nascent.db')
     .option('--table <file>', 'learn from / test on a table of known results (CSV or JSON)')
     .option('--space <name>', "the table's space", 'genome')
-    .option('--dataset <name>', "the table's dataset (image shape)", 'fashion-mnist');
+    .option('--dataset <name>', "the table's dataset (image shape)", 'fashion-mnist')
+    .option('--metric <name>', 'table column to learn / test on (default: validation accuracy)');
 examplesOptions(
   predictor
     .command('train')
     .description('train a predictor (LSTM over layers, or MLP over network features) and save it'),
 )
   .addOption(
-    new Option('--kind <kind>', 'lstm (a sequence of layers) or mlp (fixed features)')
-      .choices(['lstm', 'mlp'])
+    new Option(
+      '--kind <kind>',
+      'lstm (a sequence of layers), mlp (fixed features), or few-shot gbdt, gp, ensemble',
+    )
+      .choices(['lstm', 'mlp', 'gbdt', 'gp', 'ensemble'])
       .default('lstm'),
   )
+  .option('--encodings <list>', 'gbdt/gp/ensemble: adjacency, path, graf (cells), network', list)
   .option('--proxies <list>', 'proxy scores as extra features (mlp only), comma-separated', list)
   .option('--epochs <n>', 'training epochs of the predictor', integer('--epochs', 1))
   .option('--seed <n>', 'seed', integer('--seed', 0), 0)

@@ -7,10 +7,18 @@ import { basename, extname, join } from 'node:path';
 import { datasetShape } from '../data/registry.js';
 import {
   AccuracyPredictor,
+  PREDICTOR_KINDS,
   type PredictorExample,
   type PredictorKind,
   predictionQuality,
 } from '../evaluate/predictor.js';
+import {
+  FEATURE_ENCODINGS,
+  FEW_SHOT_KINDS,
+  type FeatureEncoding,
+  type FewShotKind,
+  FewShotPredictor,
+} from '../evaluate/predictor/few-shot.js';
 import { getProtocol } from '../evaluate/protocols.js';
 import {
   DEFAULT_NTK_BATCH,
@@ -23,6 +31,7 @@ import {
   prepareProxyImages,
 } from '../evaluate/proxies.js';
 import { loadResultTable } from '../evaluate/table.js';
+import { CellCompileError, analyzeCell, parseCell } from '../space/cells/index.js';
 import { type Architecture, parseArchitecture } from '../space/ir.js';
 import { createSpace, parseSpaceArgument } from '../space/registry.js';
 import { RunStore } from '../store/index.js';
@@ -37,6 +46,18 @@ export interface ExampleSource {
   /** The table's space (default genome) and dataset (default fashion-mnist). */
   space?: string;
   dataset?: string;
+  /** The metric to learn and test on (default `accuracy`, validation; a table column such as `test_accuracy`). */
+  metric?: string;
+}
+
+/** Every predictor kind: the libtorch ones and the few-shot ones. */
+export const ALL_PREDICTOR_KINDS: readonly (PredictorKind | FewShotKind)[] = [
+  ...PREDICTOR_KINDS,
+  ...FEW_SHOT_KINDS,
+];
+
+function isFewShotKind(kind: string): kind is FewShotKind {
+  return (FEW_SHOT_KINDS as readonly string[]).includes(kind);
 }
 
 /** Examples from a run or a table; proxies from `proxy_<name>` metrics (runs) or `<name>` columns (tables). */
@@ -60,6 +81,7 @@ export function loadExamples(
       input: { channels: shape.channels, height: shape.height, width: shape.width },
       classes: shape.classes,
     };
+    const metric = source.metric ?? 'accuracy';
     return [...table.entries()].map((entry) => {
       const values: Partial<Record<ProxyName, number | null>> = {};
       for (const name of proxies) {
@@ -68,9 +90,26 @@ export function loadExamples(
           throw missing(`${table.source} ${entry.where}`, name);
         values[name] = value ?? null;
       }
+      const accuracy = entry.metrics[metric];
+      if (accuracy === undefined) {
+        throw new Error(
+          `${table.source} ${entry.where} has no ${metric}; give --metric one of ${table.metricNames.join(', ')}`,
+        );
+      }
+      const genome = space.parse(entry.arch);
+      let architecture: Architecture | null = null;
+      try {
+        architecture = space.compile(genome, target);
+      } catch (error) {
+        // A cell with no input-output path is a real row (its output is constant) but compiles
+        // to no network: it stays an example, read as "no network" or by its cell encodings.
+        if (!(error instanceof CellCompileError) || analyzeCell(parseCell(entry.arch)).hasOutput)
+          throw error;
+      }
       return {
-        architecture: space.compile(space.parse(entry.arch), target),
-        accuracy: entry.metrics.accuracy as number,
+        architecture,
+        genome: { space: space.name, text: entry.arch },
+        accuracy,
         proxies: values,
       };
     });
@@ -80,7 +119,7 @@ export function loadExamples(
     const run = store.getRun(source.run as string);
     const latest = new Map<string, PredictorExample>();
     for (const evaluation of store.evaluations(run.id)) {
-      const accuracy = evaluation.metrics.accuracy;
+      const accuracy = evaluation.metrics[source.metric ?? 'accuracy'];
       if (evaluation.status !== 'ok' || accuracy === undefined) continue;
       const candidate = store.getCandidate(evaluation.candidateId);
       if (candidate.architecture === null) continue;
@@ -104,7 +143,9 @@ export function loadExamples(
 }
 
 export interface PredictorTrainOptions extends ExampleSource {
-  kind: PredictorKind;
+  kind: PredictorKind | FewShotKind;
+  /** Few-shot kinds: the encodings read (default: the cell's graf and path for cells, else network). */
+  encodings?: string[];
   proxies?: string[];
   out?: string;
   epochs?: number;
@@ -117,23 +158,47 @@ export async function predictorTrainCommand(options: PredictorTrainOptions): Pro
   const sourceName =
     options.run ?? basename(options.table as string, extname(options.table as string));
   const out = options.out ?? join('runs', 'predictors', `${sourceName}-${options.kind}`);
-  const predictor = await AccuracyPredictor.train(
-    examples,
-    {
-      kind: options.kind,
-      proxyFeatures: proxies,
-      seed: options.seed,
-      ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
-    },
-    options.run !== undefined ? `run ${options.run}` : `table ${options.table}`,
-  );
+  const description = options.run !== undefined ? `run ${options.run}` : `table ${options.table}`;
+  const encodings = checkEncodings(options.encodings);
+  if (encodings !== undefined && !isFewShotKind(options.kind)) {
+    throw new Error(
+      `--encodings is for the ${FEW_SHOT_KINDS.join(', ')} kinds; the ${options.kind} reads the compiled network`,
+    );
+  }
+  const predictor = isFewShotKind(options.kind)
+    ? FewShotPredictor.train(
+        examples,
+        {
+          kind: options.kind,
+          proxyFeatures: proxies,
+          seed: options.seed,
+          ...(encodings !== undefined ? { encodings } : {}),
+        },
+        description,
+      )
+    : await AccuracyPredictor.train(
+        examples,
+        {
+          kind: options.kind,
+          proxyFeatures: proxies,
+          seed: options.seed,
+          ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+        },
+        description,
+      );
+  const withoutNetwork = examples.filter((e) => e.architecture === null).length;
   predictor.save(out);
   const fit = predictionQuality(
     examples.map((e) => e.accuracy),
     predictor.predict(examples),
   );
   return [
-    `trained a ${options.kind} predictor on ${examples.length} architectures${proxies.length > 0 ? ` with proxies ${proxies.join(', ')}` : ''}`,
+    `trained a ${options.kind} predictor on ${examples.length} architectures${proxies.length > 0 ? ` with proxies ${proxies.join(', ')}` : ''}${options.metric !== undefined ? ` to predict ${options.metric}` : ''}`,
+    ...(withoutNetwork > 0
+      ? [
+          `${withoutNetwork} of them have no path from input to output (constant output): ${isFewShotKind(options.kind) ? 'read by their cell encodings' : 'read as a network with no layers'}`,
+        ]
+      : []),
     `on its own training data: R^2 ${format(fit.r2)}, Kendall tau ${format(fit.kendall)} (held-out quality: nascent predictor eval on other architectures)`,
     `saved to ${out}`,
   ].join('\n');
@@ -144,8 +209,21 @@ export interface PredictorEvalOptions extends ExampleSource {
   json?: boolean;
 }
 
+function checkEncodings(encodings: readonly string[] | undefined): FeatureEncoding[] | undefined {
+  if (encodings === undefined) return undefined;
+  for (const encoding of encodings) {
+    if (!(FEATURE_ENCODINGS as readonly string[]).includes(encoding))
+      throw new Error(
+        `unknown encoding ${JSON.stringify(encoding)} (known: ${FEATURE_ENCODINGS.join(', ')})`,
+      );
+  }
+  return encodings as FeatureEncoding[];
+}
+
 export function predictorEvalCommand(options: PredictorEvalOptions): string {
-  const predictor = AccuracyPredictor.load(options.predictor);
+  const predictor = FewShotPredictor.isSavedIn(options.predictor)
+    ? FewShotPredictor.load(options.predictor)
+    : AccuracyPredictor.load(options.predictor);
   const examples = loadExamples(options, predictor.proxyFeatures);
   const quality = predictionQuality(
     examples.map((e) => e.accuracy),

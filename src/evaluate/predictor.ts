@@ -135,7 +135,14 @@ export function proxyFeature(value: number | null | undefined): number {
 }
 
 export interface PredictorExample {
-  readonly architecture: Architecture;
+  /**
+   * The compiled network; null for one with no path from its input to its output (a NAS-Bench-201
+   * cell without one compiles to no network: its output is constant), which the LSTM reads as one
+   * all-zero layer and the MLP as all-zero features.
+   */
+  readonly architecture: Architecture | null;
+  /** The space and its canonical text: what the few-shot predictors' cell encodings read. */
+  readonly genome?: { readonly space: string; readonly text: string };
   /** The target: validation accuracy, a fraction. */
   readonly accuracy: number;
   readonly proxies?: Partial<Record<ProxyName, number | null>>;
@@ -346,9 +353,14 @@ function rawFeatures(
   example: PredictorQuery,
   proxies: readonly ProxyName[],
 ): number[][] {
+  const proxyValues = proxies.map((name) => proxyFeature(example.proxies?.[name]));
+  if (example.architecture === null) {
+    return kind === 'lstm'
+      ? [new Array<number>(LAYER_FEATURES).fill(0)]
+      : [[...new Array<number>(NETWORK_FEATURE_NAMES.length).fill(0), ...proxyValues]];
+  }
   const summary = analyzeArchitecture(example.architecture);
   if (kind === 'lstm') return layerVectors(example.architecture, summary);
-  const proxyValues = proxies.map((name) => proxyFeature(example.proxies?.[name]));
   return [[...networkFeatures(example.architecture, summary), ...proxyValues]];
 }
 

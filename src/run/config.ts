@@ -93,7 +93,9 @@ export const searchConfigSchema = z
       .optional(),
     strategy: z
       .object({
-        name: z.enum(['random', 'ga', 're', 'mu+lambda', 'nsga2']).default('ga'),
+        name: z
+          .enum(['random', 'ga', 're', 'mu+lambda', 'nsga2', 'local-search', 'bananas'])
+          .default('ga'),
         populationSize: z.number().int().min(2).default(10),
         options: z.record(z.string(), z.unknown()).default({}),
         /**

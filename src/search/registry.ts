@@ -2,14 +2,24 @@
  * Strategies by name, for configuration files and the command line.
  */
 import { StrategyOptionsError, StrategySnapshotError, type BaseStrategyOptions } from './common.js';
+import { Bananas, type BananasOptions } from './bananas.js';
 import { GeneticAlgorithm, type GeneticAlgorithmOptions } from './genetic.js';
+import { LocalSearch, type LocalSearchOptions } from './local-search.js';
 import { MuPlusLambda, type MuPlusLambdaOptions } from './mu-plus-lambda.js';
 import { NSGA2, type Nsga2Options } from './nsga2.js';
 import { RandomSearch, type RandomSearchOptions } from './random.js';
 import { RegularizedEvolution, type RegularizedEvolutionOptions } from './regularized-evolution.js';
 import type { Strategy } from './strategy.js';
 
-export const STRATEGY_NAMES = ['random', 'ga', 're', 'mu+lambda', 'nsga2'] as const;
+export const STRATEGY_NAMES = [
+  'random',
+  'ga',
+  're',
+  'mu+lambda',
+  'nsga2',
+  'local-search',
+  'bananas',
+] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** Each strategy's options. */
@@ -19,6 +29,8 @@ export interface StrategyOptionsByName<G> {
   re: RegularizedEvolutionOptions<G>;
   'mu+lambda': MuPlusLambdaOptions<G>;
   nsga2: Nsga2Options<G>;
+  'local-search': LocalSearchOptions<G>;
+  bananas: BananasOptions<G>;
 }
 
 /** Each strategy's class. */
@@ -28,6 +40,8 @@ export interface StrategyByName<G> {
   re: RegularizedEvolution<G>;
   'mu+lambda': MuPlusLambda<G>;
   nsga2: NSGA2<G>;
+  'local-search': LocalSearch<G>;
+  bananas: Bananas<G>;
 }
 
 /** Options of any strategy: the shared ones plus that strategy's (validated when created). */
@@ -67,6 +81,10 @@ export function createStrategy<G>(name: string, options: AnyStrategyOptions<G>):
       return new MuPlusLambda<G>(options);
     case 'nsga2':
       return new NSGA2<G>(options);
+    case 'local-search':
+      return new LocalSearch<G>(options);
+    case 'bananas':
+      return new Bananas<G>(options);
   }
 }
 
@@ -115,5 +133,9 @@ export function restoreStrategy<G>(
       return MuPlusLambda.restore<G>(snapshot, options);
     case 'nsga2':
       return NSGA2.restore<G>(snapshot, options);
+    case 'local-search':
+      return LocalSearch.restore<G>(snapshot, options);
+    case 'bananas':
+      return Bananas.restore<G>(snapshot, options);
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PredictorStrategy, TokenRidgeSurrogate } from '../../src/bench/predictor-strategy.js';
 import {
+  BANANAS_CELL_ENCODINGS,
   BENCH_STRATEGY_NAMES,
   CURVE_COLUMNS,
   curvesCsv,
@@ -197,7 +198,7 @@ describe('runStrategyBenchmark', () => {
       /has no test_accuracy for 128 of its 128 architectures/,
     );
     expect(() => runStrategyBenchmark(options({ strategies: ['random', 'bayes'] }))).toThrow(
-      /unknown strategy "bayes" \(known: random, ga, re, mu\+lambda, nsga2, predictor\)/,
+      /unknown strategy "bayes" \(known: random, ga, re, mu\+lambda, nsga2, local-search, bananas, predictor\)/,
     );
     expect(() => runStrategyBenchmark(options({ trials: 0 }))).toThrow(/trials must be/);
   });
@@ -220,6 +221,26 @@ describe('runStrategyBenchmark', () => {
       result.curves.find((c) => c.strategy === name)?.regret.mean[49] as number;
     expect(final('re')).toBeLessThan(final('random'));
     expect(final('predictor')).toBeLessThan(final('random'));
+  });
+
+  it('on a NAS-Bench-201-sized table, local search and bananas (with cell features) beat random search', () => {
+    const space = new CellSpace() as SearchSpace<unknown>;
+    const table = loadResultTable(writeTable(allCellStrings(), 8, 'nb201.csv'), { space });
+    const result = runStrategyBenchmark({
+      space,
+      target: CIFAR,
+      table,
+      strategies: ['random', 'local-search', 'bananas'],
+      queries: 60,
+      trials: 6,
+    });
+    const final = (name: string): number =>
+      result.curves.find((c) => c.strategy === name)?.bestValidation.mean[59] as number;
+    expect(final('local-search')).toBeGreaterThan(final('random'));
+    expect(final('bananas')).toBeGreaterThan(final('random'));
+    // bananas never proposes an architecture twice; local search never re-proposes a neighbour.
+    expect(result.curves.find((c) => c.strategy === 'bananas')?.meanRepeats).toBe(0);
+    expect(BANANAS_CELL_ENCODINGS).toEqual(['graf']);
   });
 });
 

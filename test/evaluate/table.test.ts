@@ -13,7 +13,8 @@ import type { EvaluationRequest } from '../../src/evaluate/evaluator.js';
 import { searchConfigSchema } from '../../src/run/config.js';
 import { runSearch } from '../../src/run/runner.js';
 import { TableEvaluator } from '../../src/evaluate/table-evaluator.js';
-import { CellSpace } from '../../src/space/cells/index.js';
+import { CellSpace, analyzeCell } from '../../src/space/cells/index.js';
+import { Random } from '../../src/util/random.js';
 import { GenomeSpace } from '../../src/space/genome-space.js';
 import type { CompileTarget } from '../../src/space/space.js';
 import { RunStore } from '../../src/store/index.js';
@@ -122,6 +123,51 @@ describe('loadResultTable', () => {
     const table = loadResultTable(path, { space: new CellSpace() });
     expect(table.require(arch).metrics).toEqual({ accuracy: 0.9, test_accuracy: 0.93 });
     expect(() => table.require(arch.replace('none~1', 'skip_connect~1'))).toThrow(TableLookupError);
+  });
+
+  it('loads the rows of disconnected cells (no input-output path) as ordinary rows', () => {
+    // NAS-Bench-201 has 341 such cells; their network's output is constant (accuracy about 0.10).
+    const disconnected = '|none~0|+|nor_conv_3x3~0|none~1|+|none~0|avg_pool_3x3~1|none~2|';
+    const onlyPool = '|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|';
+    const connected =
+      '|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|';
+    const path = tempFile(
+      'nb201.csv',
+      `arch,val_accuracy,test_accuracy\n${disconnected},0.1,0.1\n${onlyPool},0.1,0.1\n${connected},0.9,0.93\n`,
+    );
+    const cells = new CellSpace();
+    const table = loadResultTable(path, { space: cells });
+    expect(table.size).toBe(3);
+    expect(table.require(disconnected).metrics).toEqual({ accuracy: 0.1, test_accuracy: 0.1 });
+    expect(table.require(onlyPool).metrics.accuracy).toBe(0.1);
+    // They load, but no network is built for them.
+    expect(() =>
+      cells.compile(cells.parse(disconnected), {
+        input: { channels: 3, height: 32, width: 32 },
+        classes: 10,
+      }),
+    ).toThrow(/no path of non-none edges/);
+  });
+
+  it('lets a cells search propose disconnected cells only with allowDisconnected', () => {
+    const target: CompileTarget = { input: { channels: 3, height: 32, width: 32 }, classes: 10 };
+    const count = (allowDisconnected: boolean): number => {
+      const cells = new CellSpace({ allowDisconnected });
+      const random = new Random(5);
+      let disconnected = 0;
+      let genome = cells.sample(random, target);
+      for (let i = 0; i < 2000; i++) {
+        genome = i % 2 === 0 ? cells.sample(random, target) : cells.mutate(genome, random, target);
+        if (!analyzeCell(genome.ops).hasOutput) disconnected += 1;
+      }
+      return disconnected;
+    };
+    expect(count(false)).toBe(0);
+    // About 2% of uniform cells are disconnected; mutation adds its share.
+    expect(count(true)).toBeGreaterThan(10);
+    expect(() => new CellSpace({ allowDisconnected: 'yes' as unknown as boolean })).toThrow(
+      /allowDisconnected/,
+    );
   });
 
   const refusals: [string, string, RegExp][] = [

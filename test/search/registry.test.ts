@@ -27,6 +27,8 @@ const CASES: Record<StrategyName, AnyStrategyOptions<Toy>> = {
     seed: 1,
     populationSize: 8,
   },
+  'local-search': { space: toySpace, target, objectives: single, seed: 1, populationSize: 4 },
+  bananas: { space: toySpace, target, objectives: single, seed: 1, populationSize: 6 },
 };
 
 /** Tells `pending`, then runs rounds of ask(3)/tell, returning what was asked. */
@@ -150,7 +152,7 @@ describe('createStrategy options', () => {
 
   it('lists the known strategies for an unknown name', () => {
     expect(() => createStrategy('hill-climb', base)).toThrow(
-      'unknown strategy "hill-climb" (known: random, ga, re, mu+lambda, nsga2)',
+      'unknown strategy "hill-climb" (known: random, ga, re, mu+lambda, nsga2, local-search, bananas)',
     );
     expect(() => restoreStrategy('sa', {}, base)).toThrow(/unknown strategy "sa"/);
   });

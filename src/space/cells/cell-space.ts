@@ -2,7 +2,12 @@
  * The NAS-Bench-201 cell space as a SearchSpace: one cell (six edges, one op each) repeated in
  * every cell position of the macro network (see macro.ts). Sampling is uniform over the allowed
  * ops per edge; mutation changes exactly one edge to a different allowed op; crossover takes each
- * edge from either parent. None of them returns a cell without a path from node 0 to node 3.
+ * edge from either parent. None of them returns a cell without a path from node 0 to node 3 unless
+ * the option `allowDisconnected` is true (default false). Such a cell is a real row of
+ * NAS-Bench-201 (its network's output is constant: accuracy about 10%), so a strategy benchmarked
+ * on the table (`nascent bench strategies`, which never compiles) may be let propose it; it still
+ * cannot be compiled (there is no network to train), so a search that trains or compiles its
+ * candidates must keep the default.
  *
  * Layer identities need no bookkeeping in the genome: node ids come from (cell position, edge, op),
  * so an edge that keeps its op keeps its layers' ids across mutation and crossover.
@@ -45,6 +50,8 @@ export const cellSpaceOptionsSchema = z.strictObject({
       (ops) => ops.some((op) => op !== 'none'),
       'ops needs an op other than none, or no cell has an output',
     ),
+  /** Whether sampling, mutation and crossover may return a cell without an input-output path. */
+  allowDisconnected: z.boolean(),
 });
 export type CellSpaceOptions = z.infer<typeof cellSpaceOptionsSchema>;
 
@@ -52,6 +59,7 @@ export const DEFAULT_CELL_SPACE: CellSpaceOptions = {
   channels: NB201_MACRO.channels,
   cellsPerStage: NB201_MACRO.cellsPerStage,
   ops: [...CELL_OPS],
+  allowDisconnected: false,
 };
 
 const cellGenomeSchema = z.object({
@@ -119,26 +127,32 @@ export class CellSpace implements SearchSpace<CellGenome> {
     );
   }
 
-  /** Uniform over the allowed ops on every edge, redrawn until node 3 has an input. */
+  /** Whether a cell may be proposed: it has an output, or the options allow it not to. */
+  private allowed(ops: CellOps): boolean {
+    return this.options.allowDisconnected || analyzeCell(ops).hasOutput;
+  }
+
+  /** Uniform over the allowed ops on every edge, redrawn until node 3 has an input (unless allowed). */
   sample(random: Random, target: CompileTarget): CellGenome {
     checkCellTarget(target);
     for (;;) {
       const ops = CELL_EDGES.map(() => random.choice(this.options.ops)) as unknown as CellOps;
-      if (analyzeCell(ops).hasOutput) return { ops };
+      if (this.allowed(ops)) return { ops };
     }
   }
 
   /**
    * Changes exactly one edge to a different allowed op, chosen uniformly among the changes that
    * leave the cell an output (one always exists: adding an edge keeps a path, and removing one
-   * edge of a complete cell leaves another). A parent without an output gets a sampled cell.
+   * edge of a complete cell leaves another), or among all changes with `allowDisconnected`. A
+   * parent without an output, when those are not allowed, gets a sampled cell.
    */
   mutate(genome: CellGenome, random: Random, target: CompileTarget): CellGenome {
     checkCellTarget(target);
     const changes: { edge: number; op: CellOp }[] = [];
     for (const [edge, current] of genome.ops.entries()) {
       for (const op of this.options.ops) {
-        if (op !== current && analyzeCell(withOp(genome.ops, edge, op)).hasOutput) {
+        if (op !== current && this.allowed(withOp(genome.ops, edge, op))) {
           changes.push({ edge, op });
         }
       }
@@ -170,11 +184,11 @@ export class CellSpace implements SearchSpace<CellGenome> {
       const fromA = CELL_EDGES.map(() => random.bool());
       const first = fromA.map((takeA, e) => (takeA ? a.ops[e] : b.ops[e])) as unknown as CellOps;
       const second = fromA.map((takeA, e) => (takeA ? b.ops[e] : a.ops[e])) as unknown as CellOps;
-      if (!children[0] && analyzeCell(first).hasOutput) children[0] = { ops: first };
-      if (!children[1] && analyzeCell(second).hasOutput) children[1] = { ops: second };
+      if (!children[0] && this.allowed(first)) children[0] = { ops: first };
+      if (!children[1] && this.allowed(second)) children[1] = { ops: second };
     }
     const fallback = (parent: CellGenome): CellGenome =>
-      analyzeCell(parent.ops).hasOutput ? parent : this.sample(random, target);
+      this.allowed(parent.ops) ? parent : this.sample(random, target);
     return [children[0] ?? fallback(a), children[1] ?? fallback(b)];
   }
 }
