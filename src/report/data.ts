@@ -30,6 +30,9 @@ export const STANDARD_METRICS: ReadonlySet<string> = new Set([
   'train_seconds',
   'train_images',
   'inherited_tensors',
+  // Known before training (run/precheck.ts): not a proxy score.
+  'memory_estimate_bytes',
+  'infeasible',
 ]);
 
 /** One epoch of a training, in the engine's names (`EpochRecord`); absent values are missing. */
