@@ -114,6 +114,27 @@ function imagesOf(folder: string): string[] {
 
 const TEST_FOLDER_NAMES = ['test', 'val', 'validation'];
 
+/** A name cut into text and number parts, for natural order (`2.png` before `10.png`). */
+function naturalKey(name: string): Array<string | number> {
+  return (name.match(/\d+|\D+/g) ?? []).map((part) => (/^\d/.test(part) ? Number(part) : part));
+}
+
+function compareNaturalKeys(
+  a: ReadonlyArray<string | number>,
+  b: ReadonlyArray<string | number>,
+): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i += 1) {
+    const x = a[i] as string | number;
+    const y = b[i] as string | number;
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x - y;
+    if (typeof x === 'number') return -1;
+    if (typeof y === 'number') return 1;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
 function scanFolder(spec: FolderSpec): FolderScan {
   const root = resolve(spec.path);
   let rootStat;
@@ -173,9 +194,10 @@ function scanFolder(spec: FolderSpec): FolderScan {
       }
     }
   }
+  const keys = new Map(files.map((file) => [file, naturalKey(basename(file.relative))]));
   files.sort(
     (a, b) =>
-      naturalCollator.compare(basename(a.relative), basename(b.relative)) ||
+      compareNaturalKeys(keys.get(a) ?? [], keys.get(b) ?? []) ||
       a.label - b.label ||
       naturalCollator.compare(a.relative, b.relative),
   );

@@ -240,15 +240,24 @@ export function parseImageHeader(bytes: Uint8Array): ImageHeader | undefined {
   return undefined;
 }
 
-/** {@link parseImageHeader} on the first 64 KiB of a file, read synchronously. */
+const headerBuffer = new Uint8Array(65536);
+
+/**
+ * {@link parseImageHeader} on a file's first 4 KiB (64 KiB for a JPEG whose frame header lies
+ * after large metadata), read synchronously.
+ */
 export function readImageHeader(path: string): ImageHeader | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const buffer = new Uint8Array(65536);
-    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    let read = readSync(fd, headerBuffer, 0, 4096, 0);
     if (read === 0) return { ok: false, reason: 'empty file' };
-    return parseImageHeader(buffer.subarray(0, read));
+    let header = parseImageHeader(headerBuffer.subarray(0, read));
+    if (header?.ok === false && read === 4096 && headerBuffer[0] === 0xff) {
+      read = readSync(fd, headerBuffer, 0, headerBuffer.length, 0);
+      header = parseImageHeader(headerBuffer.subarray(0, read));
+    }
+    return header;
   } catch (error) {
     return { ok: false, reason: `cannot read (${(error as Error).message})` };
   } finally {

@@ -36,6 +36,7 @@ import {
   rangeKind,
   valueProblem,
 } from './grammar.js';
+import { convertOriginalGrammar, isOriginalFormat } from './original-format.js';
 
 const RULE_NAME = /^<[A-Za-z_][A-Za-z0-9_-]*>$/;
 const TOP_KEYS = ['start', 'rules', 'description'];
@@ -401,9 +402,31 @@ class GrammarReader {
   }
 }
 
-/** Parses and checks a grammar; `file` names it in error messages. Throws GrammarError. */
+/** Whether `text` is a grammar in the original grammatical-evolution format (by its keys). */
+export function isOriginalGrammarText(text: string): boolean {
+  const top = parseDocument(text).contents;
+  if (!isMap(top)) return false;
+  return isOriginalFormat(
+    top.items.map((pair) => (isScalar(pair.key) ? String(pair.key.value) : '')),
+  );
+}
+
+/**
+ * Parses and checks a grammar; `file` names it in error messages. Throws GrammarError. A file in
+ * the original grammatical-evolution format (enter_expr, grammar, number_mapping) is converted
+ * (./original-format.ts) and checked as its Nascent form, errors naming the original line.
+ */
 export function parseGrammar(text: string, file = 'grammar'): Grammar {
-  return new GrammarReader(file).read(text);
+  if (!isOriginalGrammarText(text)) return new GrammarReader(file).read(text);
+  const converted = convertOriginalGrammar(text, file);
+  try {
+    const grammar = new GrammarReader(file).read(converted.text);
+    return converted.notes.length > 0 ? { ...grammar, notes: converted.notes } : grammar;
+  } catch (error) {
+    if (!(error instanceof GrammarError)) throw error;
+    const from = converted.lineMap.get(error.pos.line) ?? { line: 1, column: 1 };
+    throw new GrammarError(file, from, error.reason);
+  }
 }
 
 /** Reads, parses and checks a grammar file. Throws GrammarError (or an Error if unreadable). */

@@ -225,4 +225,6 @@ export interface Grammar {
   readonly start: string;
   readonly rules: ReadonlyMap<string, Rule>;
   readonly description?: string;
+  /** What reading it changed (an original-format file: values shape inference replaces). */
+  readonly notes?: readonly string[];
 }
