@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DATASET_NAMES } from '../data/registry.js';
+import { DATASET_NAME_HINT, isDatasetSpec } from '../data/registry.js';
 import { DEFAULT_DARTS_TOURNAMENT } from '../evaluate/darts-tournament.js';
 import { byteSizeSchema } from '../evaluate/memory.js';
 import { PROTOCOL_NAMES } from '../evaluate/protocols.js';
@@ -34,7 +34,10 @@ export const searchConfigSchema = z
     store: z.string().min(1).default('runs/nascent.db'),
     dataset: z
       .object({
-        name: z.enum(DATASET_NAMES).default('fashion-mnist'),
+        name: z
+          .string()
+          .refine(isDatasetSpec, { message: `not ${DATASET_NAME_HINT}` })
+          .default('fashion-mnist'),
         dataDir: z.string().optional(),
         /** Training images used (before the validation split); all when absent. */
         subset: z.number().int().min(20).optional(),
