@@ -56,7 +56,9 @@ export class RunBudget {
     const evaluations: EvaluationView[] = store.evaluations(runId, {});
     return new RunBudget(limits, {
       // Candidates screened out were never trained: they do not count.
-      evaluations: evaluations.filter((e) => e.metrics[SCREENED_OUT_METRIC] === undefined).length,
+      evaluations: evaluations.filter(
+        (e) => e.decision !== 'screened-out' && e.metrics[SCREENED_OUT_METRIC] === undefined,
+      ).length,
       epochs: evaluations.reduce((sum, e) => sum + (e.reusedFrom === null ? e.fidelity : 0), 0),
       // A wall-time budget spans sessions: a resumed run counts the time its earlier ones used.
       started: Date.now() - earlierSessionsMilliseconds(store, runId, evaluations),
