@@ -8,6 +8,7 @@ import { CellSpace } from '../../src/space/cells/index.js';
 import { GenomeSpace } from '../../src/space/genome-space.js';
 import { LayerListSpace } from '../../src/space/layers/index.js';
 import { SpaceError, createSpace } from '../../src/space/registry.js';
+import { createStrategy } from '../../src/search/index.js';
 import { OptionsError, nearestKey } from '../../src/util/unknown-keys.js';
 
 /** The message loadSearchConfig refuses `--set assignment` with (on top of a valid base). */
@@ -122,6 +123,21 @@ describe('space options', () => {
     expect((caught as SpaceError).issues).toEqual([
       { path: ['options', 'maxNormals'], message: 'unknown option; did you mean maxNormal?' },
     ]);
+  });
+});
+
+describe('strategy options', () => {
+  it('refuse an unknown option with the nearest one', () => {
+    const options = {
+      space: new GenomeSpace(),
+      target: { input: { channels: 1, height: 28, width: 28 }, classes: 10 },
+      objectives: [{ metric: 'accuracy', direction: 'maximize' }],
+      seed: 0,
+      populationSzie: 10,
+    } as const;
+    expect(() => createStrategy('ga', options as never)).toThrow(
+      /unknown option "populationSzie" .*; did you mean populationSize\?/,
+    );
   });
 });
 
