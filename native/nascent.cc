@@ -521,6 +521,10 @@ struct TrainOptions {
   // `continue: true` goes on from there with the same optimizer, step count, random engines and
   // early-stopping state, so the segments give exactly the records of one training.
   int64_t scheduleEpochs = 0, untilEpoch = 0;
+  // The final recipe: the learning rate rises linearly over the first `warmupEpochs` (0: none)
+  // before its schedule (cosine then runs over the remaining steps), and the training loss uses
+  // label smoothing (0: none; the validation and test losses never do).
+  double warmupEpochs = 0, labelSmoothing = 0;
 };
 
 TrainOptions ReadTrainOptions(const Napi::Object& o) {
@@ -552,6 +556,10 @@ TrainOptions ReadTrainOptions(const Napi::Object& o) {
   t.cropPadding = static_cast<int64_t>(GetDouble(o, "cropPadding", 0));
   t.flip = GetBool(o, "flip", false);
   t.architectureLr = GetDouble(o, "architectureLr", 0);
+  t.warmupEpochs = GetDouble(o, "warmupEpochs", 0);
+  t.labelSmoothing = GetDouble(o, "labelSmoothing", 0);
+  if (t.warmupEpochs < 0) throw std::runtime_error("warmupEpochs must be at least 0");
+  if (t.labelSmoothing < 0 || t.labelSmoothing >= 1) throw std::runtime_error("labelSmoothing must be in [0, 1)");
   if (t.architectureLr < 0) throw std::runtime_error("architectureLr must be at least 0");
   if (t.cropPadding < 0) throw std::runtime_error("cropPadding must be at least 0");
   if (t.epochs < 1 || t.batchSize < 1) throw std::runtime_error("epochs and batchSize must be at least 1");
@@ -1029,8 +1037,13 @@ void TrainWorker::Execute() {
     // The schedule's length: its own epoch count, so a training paused and continued (or cut short
     // by a pruner) follows the schedule of the full training.
     const double totalSteps = static_cast<double>(stepsPerEpoch * options_.scheduleEpochs);
-    auto learningRate = [&](int64_t step, int64_t epoch) {
+    const double warmupSteps = std::min(totalSteps - 1, std::round(options_.warmupEpochs * static_cast<double>(stepsPerEpoch)));
+    auto scheduledRate = [&](int64_t step, int64_t epoch) {
       const double s = static_cast<double>(step);
+      if (options_.schedule == "cosine" && warmupSteps > 0) {
+        const double p = (std::min(s, totalSteps) - warmupSteps) / (totalSteps - warmupSteps);
+        return options_.lr * 0.5 * (1.0 + std::cos(M_PI * std::max(p, 0.0)));
+      }
       if (options_.schedule == "exponential") {
         double p = s / options_.decaySteps;
         if (options_.staircase) p = std::floor(p);
@@ -1045,6 +1058,11 @@ void TrainWorker::Execute() {
       }
       if (options_.schedule == "constant") return options_.lr;
       throw std::runtime_error("unknown schedule '" + options_.schedule + "'");
+    };
+    auto learningRate = [&](int64_t step, int64_t epoch) {
+      const double rate = scheduledRate(step, epoch);
+      const double s = static_cast<double>(step);
+      return warmupSteps > 0 && s < warmupSteps ? rate * (s + 1) / (warmupSteps + 1) : rate;
     };
 
     std::vector<int64_t> order(static_cast<size_t>(n));
@@ -1093,7 +1111,8 @@ void TrainWorker::Execute() {
         for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
         optimizer.zero_grad();
         torch::Tensor logits = net->forward(x);
-        torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+        torch::Tensor loss = torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(options_.labelSmoothing));
         loss.backward();
         optimizer.step();
         if (alphaOptimizer) {

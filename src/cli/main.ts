@@ -194,7 +194,7 @@ program
   .option('--strict', 'folder: refuse the dataset when an image cannot be read')
   .option('--subset <n>', 'training images used', integer('--subset', 20))
   .option('--test-subset <n>', 'test images used', integer('--test-subset', 1))
-  .option('--space <name>', 'search space: genome, layers, cells or grammar:path.yaml')
+  .option('--space <name>', 'search space: cnn, genome, layers, cells or grammar:path.yaml')
   .option('--strategy <name>', 'random, ga, re, mu+lambda or nsga2')
   .option(
     '--evaluator <name>',
@@ -247,6 +247,7 @@ program
   .option('--threads <n>', 'threads per candidate', integer('--threads', 1))
   .option('--device <device>', 'cpu, cuda or cuda:N')
   .option('--no-progress', 'no progress bars')
+  .option('--no-final', "skip the configuration's final stage (re-training the best networks)")
   .option(
     '--dashboard [port]',
     `serve the live dashboard while searching (port ${DEFAULT_DASHBOARD_PORT} unless given)`,

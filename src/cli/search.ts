@@ -8,6 +8,9 @@ import type { EvaluationStatus } from '../search/strategy.js';
 import { RunStore } from '../store/index.js';
 import { formatCount, formatPercent, formatSeconds, oneLine, table } from '../util/format.js';
 import { presetFile } from './presets.js';
+import { type FinalStageResult, runFinalStage } from '../run/final-stage.js';
+import { writeReport } from '../report/index.js';
+import { RunReadModel } from '../store/read-model.js';
 
 export interface SearchCommandOptions extends Record<string, unknown> {
   config?: string;
@@ -17,6 +20,8 @@ export interface SearchCommandOptions extends Record<string, unknown> {
   progress?: boolean;
   /** Serve the live dashboard: true for the default port, or a port number. */
   dashboard?: boolean | number;
+  /** `--no-final` (false): skip the configuration's final stage. */
+  final?: boolean;
 }
 
 function candidateLine(event: Extract<SearchEvent, { type: 'candidate-done' }>): string {
@@ -33,6 +38,7 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
     resume,
     progress,
     dashboard: dashboardPort,
+    final: finalStage,
     ...overrides
   } = options;
   if (configFile !== undefined && preset !== undefined)
@@ -191,10 +197,92 @@ export async function searchCommand(options: SearchCommandOptions): Promise<stri
     await dashboard?.close();
   });
   bars?.stop();
-  return [
+  const searchSummary = [
     `run ${runId} stopped: ${reason}`,
     showCommand({ run: runId, store: config.store, top: 5 }),
   ].join('\n');
+  if (!config.final?.enabled || finalStage === false || interruptedRun === undefined)
+    return searchSummary;
+  out(searchSummary);
+  const result = await finalStageCommand(runId, config, print);
+  return finalSummary(result, config);
+}
+
+/** The final stage of a finished run, then its HTML report in the same folder. */
+async function finalStageCommand(
+  runId: string,
+  config: SearchConfig,
+  print: (line: string) => void,
+): Promise<FinalStageResult & { report: string }> {
+  const final = config.final as NonNullable<SearchConfig['final']>;
+  const store = RunStore.open(config.store);
+  let result: FinalStageResult;
+  try {
+    result = await runFinalStage(store, runId, config, {
+      final,
+      ...(config.pool.threads !== undefined ? { threads: config.pool.threads } : {}),
+      onStart: (entries, recipe) =>
+        print(
+          `final stage: ${entries.length} network${entries.length === 1 ? '' : 's'} (${entries.map((e) => e.name).join(', ')}) x ${final.seeds.length} seed${final.seeds.length === 1 ? '' : 's'}, from scratch on the full training set; ${recipe}`,
+        ),
+      onResult: (record) =>
+        print(
+          `  ${record.name} seed ${record.seed}: ${record.status === 'ok' ? `val acc ${formatPercent(record.metrics.accuracy)}, test acc ${formatPercent(record.metrics.test_accuracy)} (${formatSeconds(record.metrics.train_seconds ?? 0)})` : `failed: ${record.error ?? ''}`}`,
+        ),
+    });
+  } finally {
+    store.close();
+  }
+  const reader = RunReadModel.open(config.store);
+  try {
+    return { ...result, report: writeReport(reader, runId, result.outDir).html };
+  } finally {
+    reader.close();
+  }
+}
+
+/** The final table, the delivered files and the commands that use them. */
+export function finalSummary(
+  result: FinalStageResult & { report: string },
+  config: SearchConfig,
+): string {
+  const rows = result.networks.map((n) => [
+    n.role === 'baseline'
+      ? `${n.name} (baseline)`
+      : n === result.best
+        ? `${n.name} (best)`
+        : n.name,
+    formatCount(n.params),
+    `${n.ok}/${n.seeds}`,
+    n.ok ? formatPercent(n.valMean) : '-',
+    n.ok ? `${formatPercent(n.testMean)} ± ${(100 * n.testSd).toFixed(2)}` : '-',
+    n.testAccuracies.map((a) => formatPercent(a)).join(' '),
+    oneLine(n.genome ?? ''),
+  ]);
+  const lines = [
+    `final stage of run ${result.runId} (${result.recipe}); test accuracy on the test set the search never saw:`,
+    table(
+      ['network', 'params', 'ok', 'val acc', 'test acc (mean ± sd)', 'per seed', 'architecture'],
+      rows,
+    ),
+  ];
+  const limit = config.constraints.find((c) => c.metric === 'params');
+  if (result.best && result.modelPath && result.onnxPath) {
+    const best = result.best;
+    lines.push(
+      `best network: ${best.name}, ${formatCount(best.params)} parameters${limit ? ` (limit ${limit.op} ${formatCount(limit.value)})` : ''}, test accuracy ${formatPercent(best.testMean)} ± ${(100 * best.testSd).toFixed(2)} over ${best.ok} seed${best.ok === 1 ? '' : 's'} (chosen by validation accuracy)`,
+      `  model file: ${result.modelPath}`,
+      `  ONNX:       ${result.onnxPath}`,
+      `  report:     ${result.report}`,
+      'next:',
+      `  npx nascent predict ${result.modelPath} ${config.dataset.name} --limit 10    (or PNG files)`,
+      `  npx nascent export ${result.modelPath} --format pytorch`,
+      `  npx nascent serve --store ${config.store}    (the dashboard)`,
+    );
+  } else {
+    lines.push(`no searched network finished its final training; report: ${result.report}`);
+  }
+  return lines.join('\n');
 }
 
 export function runsCommand(options: { store: string }): string {

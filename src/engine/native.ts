@@ -71,6 +71,13 @@ export interface NativeTrainOptions {
    */
   architectureLr?: number;
   /**
+   * Linear learning-rate warmup over this many epochs (fractions allowed; default 0) before the
+   * schedule; a cosine schedule then decays over the remaining steps.
+   */
+  warmupEpochs?: number;
+  /** Label smoothing of the training loss, in [0, 1) (default 0); validation and test never. */
+  labelSmoothing?: number;
+  /**
    * The epoch count the learning-rate schedule (cosine, step, exponential) is defined over
    * (default: `epochs`). A training cut short by a pruner follows the schedule of the full one.
    */

@@ -7,12 +7,22 @@
  *   Convolutions have no bias and PyTorch's symmetric padding 1, as in torchvision.
  * - `plain-cnn`: a small VGG-style network (two 32-filter and two 64-filter 3x3 convolutions with
  *   batch norm and ReLU, a 2x2 max pool after each pair, a 128-unit dense layer, dropout 0.25).
+ * - `mobilenet-v2-narrow`: MobileNetV2 (Sandler et al. 2018) sized for about 100,000 parameters
+ *   on 28x28 images, written in the cnn space ({@link MOBILENET_V2_NARROW}): its stage layout
+ *   (expansion 6, ReLU, linear bottlenecks, residual skips) at width 0.25 (channels rounded to
+ *   8), a stride-1 stem, the first five stages with three stride-2 reductions, and a 256-channel
+ *   head conv instead of 1280 (96,186 parameters for Fashion-MNIST).
  */
 import type { CompileTarget } from '../space/space.js';
 import type { Architecture, IrNode } from '../space/ir.js';
 import { IR_FORMAT } from '../space/ir.js';
+import { compileCnn, parseCnn } from '../space/cnn/index.js';
 
-export const BASELINE_NAMES = ['resnet18', 'plain-cnn'] as const;
+/** The narrow MobileNetV2 as a cnn-space architecture string. */
+export const MOBILENET_V2_NARROW =
+  'relu|s8|ir8e1k3|ir8e6k3s2x2|ir16e6k3s2x3|ir24e6k3s2x4|ir32e6k3x3|h256';
+
+export const BASELINE_NAMES = ['resnet18', 'plain-cnn', 'mobilenet-v2-narrow'] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
 
 class GraphBuilder {
@@ -110,5 +120,6 @@ export function baselineArchitecture(name: string, target: CompileTarget): Archi
     throw new Error(
       `unknown baseline ${JSON.stringify(name)}; known baselines: ${BASELINE_NAMES.join(', ')}`,
     );
+  if (name === 'mobilenet-v2-narrow') return compileCnn(parseCnn(MOBILENET_V2_NARROW), target);
   return name === 'resnet18' ? resnet18(target) : plainCnn(target);
 }

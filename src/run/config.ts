@@ -13,6 +13,7 @@ import { PROTOCOL_NAMES } from '../evaluate/protocols.js';
 import { PROXY_NAMES, type ProxyName } from '../evaluate/proxies.js';
 import { SpaceError, createSpace, parseSpaceArgument } from '../space/registry.js';
 import { packageRoot } from '../util/fs.js';
+import { finalStageSchema } from './final-recipe.js';
 import { describeSchemaIssues, formatIssuePath } from '../util/unknown-keys.js';
 
 const objectiveSchema = z.strictObject({
@@ -237,6 +238,8 @@ export const searchConfigSchema = z
       .strict()
       .prefault({}),
     device: z.string().default('cpu'),
+    /** After the search: re-train the best networks and baselines (run/final-stage.ts). */
+    final: finalStageSchema.optional(),
   })
   .strict();
 

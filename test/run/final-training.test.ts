@@ -24,14 +24,14 @@ describe('baselines', () => {
 
   it('builds every baseline for one-channel 28x28 images with exact counts', () => {
     const target = { input: { channels: 1, height: 28, width: 28 }, classes: 10 };
-    for (const name of ['resnet18', 'plain-cnn']) {
+    for (const name of ['resnet18', 'plain-cnn', 'mobilenet-v2-narrow']) {
       const arch = baselineArchitecture(name, target);
       const summary = analyzeArchitecture(arch);
       expect(summary.outputShape).toEqual({ kind: 'flat', features: 10 });
       expect(Network.build(arch).parameterCount()).toBe(summary.params);
     }
     expect(() => baselineArchitecture('vgg', target)).toThrow(
-      'unknown baseline "vgg"; known baselines: resnet18, plain-cnn',
+      'unknown baseline "vgg"; known baselines: resnet18, plain-cnn, mobilenet-v2-narrow',
     );
   });
 });

@@ -32,7 +32,7 @@ export type BlockKind = (typeof BLOCK_KINDS)[number];
 
 /** Structural limits a parsed or decoded genome must respect (options narrow them further). */
 export const CNN_LIMITS = {
-  maxChannels: 1024,
+  maxChannels: 2048,
   maxExpansion: 8,
   maxKernel: 7,
   maxRepeat: 8,
