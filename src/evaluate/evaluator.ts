@@ -3,10 +3,11 @@
  * early kill and weight inheritance, and returns the metrics a strategy is told. Failures (an
  * architecture the engine refuses, a diverging loss) become `failed` results with the reason.
  */
-import type { EpochRecord, Network, WeightMap } from '../engine/engine.js';
+import type { EpochRecord, WeightMap } from '../engine/engine.js';
 import type { PreparedData } from './prepared-data.js';
 import type { TrainingProtocol } from './protocols.js';
-import { type Augmentation, trainArchitecture } from './train.js';
+import type { Augmentation } from './train.js';
+import { TrainingSession } from './training-session.js';
 import type { Architecture } from '../space/ir.js';
 import type { EvaluationStatus } from '../search/strategy.js';
 
@@ -146,30 +147,14 @@ export function augmentationIdentity(
   return cropPadding > 0 || flip ? { cropPadding, flip } : null;
 }
 
-/**
- * Copies the parents' trained tensors into the child wherever the child has a tensor of the same
- * name (the node id, i.e. the layer's identity) and the same shape. The first parent wins.
- */
-export function inheritWeights(network: Network, parents: readonly WeightMap[]): number {
-  if (parents.length === 0) return 0;
-  const own = network.getWeights();
-  const chosen: WeightMap = {};
-  for (const [name, tensor] of Object.entries(own)) {
-    for (const parent of parents) {
-      const source = parent[name];
-      if (
-        source &&
-        source.shape.length === tensor.shape.length &&
-        source.shape.every((d, i) => d === tensor.shape[i])
-      ) {
-        chosen[name] = source;
-        break;
-      }
-    }
-  }
-  return Object.keys(chosen).length === 0 ? 0 : network.setWeights(chosen);
-}
+/** Copies the parents' tensors into a child by name and shape (evaluate/training-session.ts). */
+export { inheritWeights } from './training-session.js';
 
+/**
+ * Trains a candidate to the settings' epochs in a {@link TrainingSession}: stop rules
+ * (`killBelow`) are decided at their epoch boundaries while the engine waits, so a killed
+ * candidate has exactly the fidelity and metrics of the epoch it was killed at.
+ */
 export async function evaluateCandidate(
   architecture: Architecture,
   data: PreparedData,
@@ -181,75 +166,17 @@ export async function evaluateCandidate(
   } = {},
 ): Promise<CandidateResult> {
   const startedAt = new Date().toISOString();
-  let inherited = 0;
-  let killed = false;
-  let network: Network | undefined;
+  let session: TrainingSession | undefined;
   try {
-    const { network: trained, report } = await trainArchitecture(architecture, data, {
-      protocol: settings.protocol,
-      budget: {
-        epochs: settings.epochs,
-        ...(settings.maxStepsPerEpoch ? { maxStepsPerEpoch: settings.maxStepsPerEpoch } : {}),
-      },
-      seed: settings.seed,
-      ...(settings.threads ? { threads: settings.threads } : {}),
-      ...(settings.augment ? { augment: settings.augment } : {}),
-      device: settings.device,
-      beforeTraining: (built) => {
-        network = built;
-        inherited = inheritWeights(built, options.parentWeights ?? []);
-      },
-      onProgress: (event) => {
-        if (event.type !== 'epoch') return;
-        options.onEpoch?.(event.record);
-        const kill = settings.killBelow;
-        if (
-          kill &&
-          event.record.epoch === kill.epoch &&
-          (event.record.valAccuracy ?? 0) < kill.accuracy
-        ) {
-          killed = true;
-          network?.stop();
-        }
-      },
+    session = TrainingSession.start(architecture, data, settings, {
+      ...(options.parentWeights ? { parentWeights: options.parentWeights } : {}),
+      ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
     });
-    const metrics: Record<string, number> = {
-      params: report.params,
-      flops: report.flops,
-      test_accuracy: report.testAccuracy,
-      train_seconds: report.trainSeconds,
-      train_images: report.trainedImages,
-      inherited_tensors: inherited,
-    };
-    if (report.valAccuracy !== null) metrics.accuracy = report.valAccuracy;
-    if (report.valLoss !== null) metrics.val_loss = report.valLoss;
-    const finishedAt = new Date().toISOString();
-    if (report.status === 'diverged') {
-      return {
-        status: 'failed',
-        error: report.reason ?? 'the loss diverged',
-        fidelity: report.epochs.length,
-        metrics,
-        epochs: report.epochs,
-        startedAt,
-        finishedAt,
-      };
-    }
-    return {
-      status: killed ? 'killed' : 'ok',
-      ...(killed
-        ? {
-            error: `validation accuracy ${(metrics.accuracy ?? 0).toFixed(4)} after epoch ${settings.killBelow?.epoch} is below ${settings.killBelow?.accuracy}`,
-          }
-        : {}),
-      fidelity: report.epochs.length,
-      metrics,
-      epochs: report.epochs,
-      startedAt,
-      finishedAt,
-      ...(options.keepWeights ? { weights: trained.getWeights() } : {}),
-    };
+    await session.advance(settings.epochs);
+    return await session.finish({ keepWeights: options.keepWeights ?? false });
   } catch (error) {
     return failedCandidateResult(error, startedAt);
+  } finally {
+    session?.release();
   }
 }

@@ -3,8 +3,10 @@
  */
 import {
   type EpochRecord,
+  type EvalResult,
   Network,
   type ProgressEvent,
+  type TrainOptions,
   type TrainResult,
 } from '../engine/engine.js';
 import type { Architecture } from '../space/ir.js';
@@ -76,48 +78,49 @@ export interface TrainedArchitecture {
   readonly report: TrainingReport;
 }
 
-export async function trainArchitecture(
-  architecture: Architecture,
+/** What the engine's `train` takes for a protocol, a budget and the run's options. */
+export function engineTrainOptions(
+  protocol: TrainingProtocol,
   data: PreparedData,
-  options: TrainArchitectureOptions,
-): Promise<TrainedArchitecture> {
-  const { protocol } = options;
-  const network = Network.build(architecture, {
-    init: protocol.init,
-    seed: options.seed,
-    ...(options.device ? { device: options.device } : {}),
-  });
-  options.beforeTraining?.(network);
-  const usesValidation = data.validation !== null;
+  options: {
+    readonly budget?: TrainingBudget;
+    readonly seed: number;
+    readonly threads?: number;
+    readonly progressEvery?: number;
+    readonly augment?: Augmentation;
+    /** The epoch count the learning-rate schedule is defined over (default: the epochs). */
+    readonly scheduleEpochs?: number;
+  },
+): TrainOptions {
   const training = { ...protocol.training };
-  if (!usesValidation) {
+  if (data.validation === null) {
     delete (training as { patience?: number }).patience;
     delete (training as { restoreBest?: boolean }).restoreBest;
   }
-  const result = await network.train(
-    data.train,
-    data.validation,
-    {
-      ...training,
-      epochs: options.budget?.epochs ?? protocol.training.epochs,
-      seed: options.seed,
-      ...(options.threads ? { threads: options.threads } : {}),
-      ...(options.budget?.maxStepsPerEpoch
-        ? { maxStepsPerEpoch: options.budget.maxStepsPerEpoch }
-        : {}),
-      ...(options.progressEvery ? { progressEvery: options.progressEvery } : {}),
-      ...(options.augment?.cropPadding ? { cropPadding: options.augment.cropPadding } : {}),
-      ...(options.augment?.flip ? { flip: true } : {}),
-    },
-    options.onProgress,
-  );
-  const test = await network.evaluate(
-    data.test,
-    options.threads ? { threads: options.threads } : {},
-  );
+  return {
+    ...training,
+    epochs: options.budget?.epochs ?? protocol.training.epochs,
+    seed: options.seed,
+    ...(options.scheduleEpochs ? { scheduleEpochs: options.scheduleEpochs } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
+    ...(options.budget?.maxStepsPerEpoch
+      ? { maxStepsPerEpoch: options.budget.maxStepsPerEpoch }
+      : {}),
+    ...(options.progressEvery ? { progressEvery: options.progressEvery } : {}),
+    ...(options.augment?.cropPadding ? { cropPadding: options.augment.cropPadding } : {}),
+    ...(options.augment?.flip ? { flip: true } : {}),
+  };
+}
+
+/** The report of a finished training and its test evaluation. */
+export function trainingReport(
+  network: Network,
+  result: TrainResult,
+  test: EvalResult,
+): TrainingReport {
   const best =
     result.epochs.find((epoch) => epoch.epoch === result.bestEpoch) ?? result.epochs.at(-1);
-  const report: TrainingReport = {
+  return {
     params: network.summary.params,
     flops: network.summary.flops,
     macs: network.summary.macs,
@@ -134,5 +137,29 @@ export async function trainArchitecture(
     trainedImages: result.images,
     threads: result.threads,
   };
-  return { network, report };
+}
+
+export async function trainArchitecture(
+  architecture: Architecture,
+  data: PreparedData,
+  options: TrainArchitectureOptions,
+): Promise<TrainedArchitecture> {
+  const { protocol } = options;
+  const network = Network.build(architecture, {
+    init: protocol.init,
+    seed: options.seed,
+    ...(options.device ? { device: options.device } : {}),
+  });
+  options.beforeTraining?.(network);
+  const result = await network.train(
+    data.train,
+    data.validation,
+    engineTrainOptions(protocol, data, options),
+    options.onProgress,
+  );
+  const test = await network.evaluate(
+    data.test,
+    options.threads ? { threads: options.threads } : {},
+  );
+  return { network, report: trainingReport(network, result, test) };
 }
