@@ -1,5 +1,6 @@
 export * from './run-store.js';
 export {
+  LEGACY_KEY_PREFIX,
   MIGRATIONS,
   SCHEMA_VERSION,
   RunStoreError,
