@@ -148,6 +148,18 @@ export {
   type TrainingBudget,
   type TrainingReport,
 } from './evaluate/train.js';
+/**
+ * Training in segments: `TrainingSession.start`, `advance(toEpoch)` (stop rules decided at its
+ * epoch boundaries), `finish()`, `release()`.
+ */
+export {
+  TrainingSession,
+  type SessionResult,
+  type SessionSettings,
+  type TrainingSessionOptions,
+} from './evaluate/training-session.js';
+/** Per-trial stop rules (kill-below), as data. */
+export type { KillBelowRule, StopRule } from './evaluate/stop-rules.js';
 /** The training-memory estimate from the IR, and the default limit. */
 export {
   DEFAULT_MEMORY_SHARE,
