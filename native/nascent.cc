@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -222,6 +223,8 @@ struct GraphNetImpl : torch::nn::Module {
   // When set, forward() appends each activation's binary input pattern (x > 0), one row per
   // sample: the codes of the NASWOT proxy.
   std::vector<torch::Tensor>* activationCodes = nullptr;
+  // When set, forward() appends each convolution's output (detached): the feature maps of MeCo.
+  std::vector<torch::Tensor>* convOutputs = nullptr;
   // Architecture weights of a mixture network (DARTS): every `mix` step outputs the
   // softmax(alpha)-weighted sum of its k inputs, all mix steps sharing this one vector of k.
   // Undefined when the plan has no mix step. Registered as the parameter "arch_alpha".
@@ -361,6 +364,7 @@ struct GraphNetImpl : torch::nn::Module {
           y = step.symmetric ? step.conv->forward(x)
                              : step.conv->forward(torch::constant_pad_nd(
                                    x, {step.pads[2], step.pads[3], step.pads[0], step.pads[1]}, 0));
+          if (convOutputs != nullptr) convOutputs->push_back(y.detach());
           break;
         case Op::MaxPool:
           y = torch::max_pool2d(x, {step.kernel, step.kernel}, {step.stride, step.stride}, {step.pads[0], step.pads[2]});
@@ -1391,17 +1395,19 @@ void ClearGradients(GraphNet& net) {
   for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
 }
 
-double LossGradientProxy(GraphNet& net, const torch::Tensor& x, const torch::Tensor& y, bool snip) {
+// grad_norm and snip from one backward pass of the batch's cross-entropy: {grad_norm, snip}.
+std::pair<double, double> LossGradientProxies(GraphNet& net, const torch::Tensor& x, const torch::Tensor& y) {
   net->train();
   ClearGradients(net);
   torch::nn::functional::cross_entropy(net->forward(x), y).backward();
   torch::NoGradGuard noGrad;
-  double total = 0;
+  double gradNorm = 0, snip = 0;
   for (const auto& w : ScoredWeights(net)) {
     if (!w.grad().defined()) continue;
-    total += snip ? (w.grad() * w).abs().sum().item<double>() : w.grad().norm().item<double>();
+    gradNorm += w.grad().norm().item<double>();
+    snip += (w.grad() * w).abs().sum().item<double>();
   }
-  return total;
+  return {gradNorm, snip};
 }
 
 // Tanaka et al. 2020: all weights made positive, in double precision, an all-ones input, and the
@@ -1447,28 +1453,98 @@ double JacobCov(GraphNet& net, const torch::Tensor& x) {
   return -(torch::log(eigenvalues + k) + 1.0 / (eigenvalues + k)).sum().item<double>();
 }
 
-// Mellor et al. 2021 (NASWOT): binary codes of which activation inputs are positive; kernel
-// K = c c' + (1 - c)(1 - c)'; score log|det K|.
-double Naswot(GraphNet& net, const torch::Tensor& x) {
+// One forward pass in train mode without gradients, shared by NASWOT, SWAP and MeCo: each
+// activation's binary input pattern (x > 0, one row per sample) and each convolution's output.
+struct ForwardFeatures {
+  std::vector<torch::Tensor> codes, convOutputs;
+};
+
+ForwardFeatures RecordForwardFeatures(GraphNet& net, const torch::Tensor& x) {
   net->train();
   torch::NoGradGuard noGrad;
-  std::vector<torch::Tensor> codes;
-  net->activationCodes = &codes;
+  ForwardFeatures features;
+  net->activationCodes = &features.codes;
+  net->convOutputs = &features.convOutputs;
   try {
     net->forward(x);
   } catch (...) {
     net->activationCodes = nullptr;
+    net->convOutputs = nullptr;
     throw;
   }
   net->activationCodes = nullptr;
-  if (codes.empty()) throw std::runtime_error("the network has no activations, so no activation patterns");
-  torch::Tensor c = torch::cat(codes, 1);
+  net->convOutputs = nullptr;
+  return features;
+}
+
+// Mellor et al. 2021 (NASWOT): binary codes of which activation inputs are positive; kernel
+// K = c c' + (1 - c)(1 - c)'; score log|det K|.
+double Naswot(const ForwardFeatures& features) {
+  if (features.codes.empty()) throw std::runtime_error("the network has no activations, so no activation patterns");
+  torch::Tensor c = torch::cat(features.codes, 1);
   torch::Tensor kernel = c.mm(c.t()) + (1 - c).mm((1 - c).t());
   auto [sign, logAbsDet] = torch::slogdet(kernel);
   if (sign.item<double>() <= 0) {
     throw std::runtime_error("the activation-pattern kernel is singular (samples share an activation pattern)");
   }
   return logAbsDet.item<double>();
+}
+
+// Peng et al. 2024 (SWAP): sample-wise activation patterns. Each neuron (an activation input
+// position) has a pattern over the batch, which samples make it positive; the score is the number
+// of distinct patterns over all the network's activations.
+double Swap(const ForwardFeatures& features) {
+  if (features.codes.empty()) throw std::runtime_error("the network has no activations, so no activation patterns");
+  torch::Tensor patterns = torch::cat(features.codes, 1).t().to(torch::kUInt8).contiguous();
+  return static_cast<double>(std::get<0>(torch::unique_dim(patterns, 0, /*sorted=*/false)).size(0));
+}
+
+// Jiang et al. 2023 (MeCo): for each convolution, the Pearson correlation matrix of the channels
+// of the first image's feature map (channels x positions; undefined correlations, from constant
+// channels, set to 0), and its smallest eigenvalue; the score is their sum.
+double Meco(const ForwardFeatures& features) {
+  if (features.convOutputs.empty()) throw std::runtime_error("the network has no convolutions, so no feature maps");
+  torch::NoGradGuard noGrad;
+  double total = 0;
+  for (const torch::Tensor& map : features.convOutputs) {
+    torch::Tensor channels = map[0].reshape({map.size(1), -1}).to(torch::kFloat64);
+    torch::Tensor correlation = torch::corrcoef(channels);
+    correlation = torch::where(torch::isfinite(correlation), correlation, torch::zeros_like(correlation));
+    total += torch::linalg_eigvalsh(correlation, "L")[0].item<double>();
+  }
+  return total;
+}
+
+// Li et al. 2023 (ZiCo): the batch split in two halves, the cross-entropy gradient of each (from
+// the same weights); per conv/dense layer, sum over its weights (with a non-zero deviation) of
+// mean(|g|) / std(g) over the halves, population std; the score is the sum of the layers' logs.
+double Zico(GraphNet& net, const torch::Tensor& x, const torch::Tensor& y) {
+  net->train();
+  const int64_t splits = 2, n = x.size(0);
+  std::vector<torch::Tensor> weights = ScoredWeights(net);
+  std::vector<std::vector<torch::Tensor>> gradients(weights.size());
+  for (int64_t s = 0; s < splits; ++s) {
+    ClearGradients(net);
+    const int64_t from = s * n / splits, to = (s + 1) * n / splits;
+    torch::nn::functional::cross_entropy(net->forward(x.slice(0, from, to)), y.slice(0, from, to)).backward();
+    torch::NoGradGuard noGrad;
+    for (size_t j = 0; j < weights.size(); ++j) {
+      const torch::Tensor& g = weights[j].grad();
+      gradients[j].push_back(g.defined() ? g.reshape({-1}).to(torch::kFloat64)
+                                         : torch::zeros({weights[j].numel()}, torch::kFloat64));
+    }
+  }
+  torch::NoGradGuard noGrad;
+  double total = 0;
+  for (const auto& layer : gradients) {
+    torch::Tensor g = torch::stack(layer);
+    torch::Tensor deviation = g.std(0, /*unbiased=*/false);
+    torch::Tensor meanAbs = g.abs().mean(0);
+    torch::Tensor nonZero = deviation != 0;
+    const double sum = (meanAbs.masked_select(nonZero) / deviation.masked_select(nonZero)).sum().item<double>();
+    if (sum > 0) total += std::log(sum);
+  }
+  return total;
 }
 
 // Chen et al. 2021 (TE-NAS): the condition number of the empirical NTK, the Gram matrix of the
@@ -1541,6 +1617,7 @@ class ProxyWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::vector<ProxyScore> scores_;
   int64_t used_ = 0;
+  std::vector<int64_t> batchOrder_;
 };
 
 void ProxyWorker::Execute() {
@@ -1572,10 +1649,13 @@ void ProxyWorker::Execute() {
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 engine(seed_);
     std::shuffle(order.begin(), order.end(), engine);
-    torch::Tensor index = torch::tensor(std::vector<int64_t>(order.begin(), order.begin() + used_));
+    batchOrder_.assign(order.begin(), order.begin() + used_);
+    torch::Tensor index = torch::tensor(batchOrder_);
     torch::Tensor x = images_.index_select(0, index.to(images_.device())).to(device);
     torch::Tensor y = labels_.index_select(0, index.to(labels_.device())).to(device);
     const int64_t ntkCount = std::max<int64_t>(2, std::min(ntkBatchSize_, used_));
+    std::optional<ForwardFeatures> features;
+    std::optional<std::pair<double, double>> lossGradients;
 
     for (const std::string& name : names_) {
       ProxyScore score;
@@ -1586,16 +1666,20 @@ void ProxyWorker::Execute() {
           std::lock_guard<std::mutex> lock(gInitMutex);
           torch::manual_seed(seed_);  // dropout masks
         }
-        if (name == "grad_norm") {
-          score.value = LossGradientProxy(net, x, y, false);
-        } else if (name == "snip") {
-          score.value = LossGradientProxy(net, x, y, true);
+        if (name == "grad_norm" || name == "snip") {
+          // One shared backward pass (the first of the two carries its cost).
+          if (!lossGradients) lossGradients = LossGradientProxies(net, x, y);
+          score.value = name == "grad_norm" ? lossGradients->first : lossGradients->second;
         } else if (name == "synflow") {
           score.value = Synflow(net, x);
         } else if (name == "jacob_cov") {
           score.value = JacobCov(net, x);
-        } else if (name == "naswot") {
-          score.value = Naswot(net, x);
+        } else if (name == "naswot" || name == "swap" || name == "meco") {
+          // One shared forward pass (the first of these proxies carries its cost).
+          if (!features) features = RecordForwardFeatures(net, x);
+          score.value = name == "naswot" ? Naswot(*features) : name == "swap" ? Swap(*features) : Meco(*features);
+        } else if (name == "zico") {
+          score.value = Zico(net, x, y);
         } else if (name == "ntk_cond") {
           score.value = NtkCondition(net, x.slice(0, 0, ntkCount));
         } else {
@@ -1628,6 +1712,9 @@ void ProxyWorker::OnOK() {
   }
   out.Set("scores", scores);
   out.Set("batchSize", static_cast<double>(used_));
+  Napi::Array batchOrder = Napi::Array::New(env, batchOrder_.size());
+  for (size_t i = 0; i < batchOrder_.size(); ++i) batchOrder.Set(static_cast<uint32_t>(i), static_cast<double>(batchOrder_[i]));
+  out.Set("batchOrder", batchOrder);
   deferred_.Resolve(out);
 }
 

@@ -8,13 +8,19 @@ can check the engine's scores against them on the same weights and the same batc
   np.linalg.slogdet;
 - ntk_cond: as in TE-NAS (Chen et al. 2021): per-sample gradients of the logits' sum w.r.t. the
   parameters named *weight, eigenvalues of their Gram matrix, largest / smallest.
+- zico: as in ZiCo (Li et al. 2023), the batch in 2 splits, but each split's gradient from zeroed
+  gradients (the paper's definition; the published script accumulates them across splits);
+- meco: as in MeCo (Jiang et al. 2023), forward hooks (here on the Conv2d layers), the first
+  sample's channel correlation matrix, its smallest eigenvalue, summed;
+- swap: as in SWAP (Peng et al. 2024), distinct activation sign patterns over the batch (np.unique).
 Synflow runs batch norm in eval mode (Nascent's documented choice; zero-cost-nas builds its
 NAS-Bench-201 networks without batch norm for synflow).
 
 Usage (JSON on stdin, JSON on stdout):
   {"architecture": {...}, "weights": {"name": {"shape": [...], "data": [...]}},
    "images": [...], "input_shape": [N, C, H, W], "labels": [...]}
-  -> {"grad_norm": x, "snip": x, "synflow": x, "jacob_cov": x, "naswot": x, "ntk_cond": x}
+  -> {"grad_norm": x, "snip": x, "synflow": x, "jacob_cov": x, "naswot": x, "ntk_cond": x,
+      "zico": x, "meco": x, "swap": x}
 """
 import copy
 import json
@@ -96,6 +102,83 @@ def naswot(net, x):
     return float(np.linalg.slogdet(kernel)[1])
 
 
+def swap(net, x):
+    """SWAP (Peng et al. 2024): sign patterns of the activations over the batch, one per neuron;
+    the number of distinct ones. Nascent's activations: the pattern of their inputs (x > 0)."""
+    n = x.shape[0]
+    patterns = []
+    originals = dict(nascent_ir.ACTIVATIONS)
+
+    def hooked(fn):
+        def apply(inp):
+            patterns.append((inp.detach().reshape(n, -1) > 0).numpy())
+            return fn(inp)
+
+        return apply
+
+    for name, fn in originals.items():
+        nascent_ir.ACTIVATIONS[name] = hooked(fn)
+    try:
+        net.train()
+        with torch.no_grad():
+            net(x)
+    finally:
+        nascent_ir.ACTIVATIONS.update(originals)
+    neurons = np.concatenate(patterns, axis=1).T
+    return float(np.unique(neurons, axis=0).shape[0])
+
+
+def meco(net, x):
+    """MeCo (Jiang et al. 2023): forward hooks on the convolutions; the first sample's feature map,
+    channels x positions, its correlation matrix (NaN/inf -> 0), the minimum (real) eigenvalue,
+    summed over layers."""
+    results = []
+
+    def hook(module, inputs, output):
+        fea = output[0].detach().double()
+        fea = fea.reshape(fea.shape[0], -1)
+        corr = torch.corrcoef(fea)
+        corr[torch.isnan(corr)] = 0
+        corr[torch.isinf(corr)] = 0
+        values = torch.linalg.eig(corr)[0]
+        results.append(float(torch.min(torch.real(values))))
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        net.train()
+        with torch.no_grad():
+            net(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return float(np.sum(results))
+
+
+def zico(net, x, y, splits=2):
+    """ZiCo (Li et al. 2023): per-weight gradients of each split of the batch (each from the same
+    weights), mean |g| / std g over the splits (np.std, ddof 0) where std != 0, log of the sum per
+    Conv2d/Linear layer, summed."""
+    net.train()
+    per_layer = {}
+    n = x.shape[0]
+    for sp in range(splits):
+        st, en = sp * n // splits, (sp + 1) * n // splits
+        net.zero_grad()
+        F.cross_entropy(net(x[st:en]), y[st:en]).backward()
+        for i, layer in enumerate(scored_layers(net)):
+            per_layer.setdefault(i, []).append(layer.weight.grad.detach().reshape(-1).double().numpy().copy())
+    total = 0.0
+    for grads in per_layer.values():
+        grads = np.array(grads)
+        std = np.std(grads, axis=0)
+        nonzero = np.nonzero(std)[0]
+        mean_abs = np.mean(np.abs(grads), axis=0)
+        tmpsum = np.sum(mean_abs[nonzero] / std[nonzero])
+        if tmpsum != 0:
+            total += np.log(tmpsum)
+    return float(total)
+
+
 def ntk_cond(net, x):
     net.train()
     logits = net(x)
@@ -128,6 +211,9 @@ def main():
         "jacob_cov": jacob_cov(fresh(), x),
         "naswot": naswot(fresh(), x),
         "ntk_cond": ntk_cond(fresh(), x),
+        "zico": zico(fresh(), x, y),
+        "meco": meco(fresh(), x),
+        "swap": swap(fresh(), x),
     }
     json.dump(out, sys.stdout)
 

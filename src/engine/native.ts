@@ -196,6 +196,8 @@ export interface NativeProxyScore {
 export interface NativeProxyResult {
   readonly scores: Record<string, NativeProxyScore>;
   readonly batchSize: number;
+  /** The dataset rows of the batch, in the order the proxies saw them. */
+  readonly batchOrder: readonly number[];
 }
 
 export interface NativeRegressorFitOptions {

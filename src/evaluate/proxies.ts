@@ -64,6 +64,27 @@ export const PROXIES = {
     description:
       'condition number of the empirical neural tangent kernel of the first ntkBatchSize images (per-sample gradients of the summed logits), as in TE-NAS (Chen et al. 2021)',
   },
+  zico: {
+    name: 'zico',
+    direction: 'maximize',
+    engine: true,
+    description:
+      'the batch split in two halves, the cross-entropy gradient of each; per conv and dense layer, log of the sum over its weights of mean(|g|) / std(g) over the halves; summed over layers (Li et al. 2023)',
+  },
+  meco: {
+    name: 'meco',
+    direction: 'maximize',
+    engine: true,
+    description:
+      "per convolution, the smallest eigenvalue of the Pearson correlation matrix of the channels of the first image's feature map, summed (Jiang et al. 2023)",
+  },
+  swap: {
+    name: 'swap',
+    direction: 'maximize',
+    engine: true,
+    description:
+      'sample-wise activation patterns: the number of distinct patterns, over the batch, of which samples make each activation input positive (Peng et al. 2024)',
+  },
   params: {
     name: 'params',
     direction: 'maximize',

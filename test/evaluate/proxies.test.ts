@@ -57,7 +57,8 @@ describe('training-free proxies', () => {
       const data = TensorData.fromImages(images);
       const network = Network.build(arch, { init: 'glorot', seed: 4 });
       const before = network.getWeights();
-      // The batch is the whole set (shuffled by the engine: every proxy is order-free).
+      // The batch is the whole set, shuffled by the engine; the reference gets it in the engine's
+      // order (ZiCo splits the batch in halves, MeCo reads its first image).
       const result = await network.proxies(data, {
         names: ENGINE_PROXY_NAMES,
         batchSize: BATCH,
@@ -66,6 +67,14 @@ describe('training-free proxies', () => {
         threads: 1,
       });
       expect(result.batchSize).toBe(BATCH);
+      expect([...result.batchOrder].sort((a, b) => a - b)).toEqual(
+        Array.from({ length: BATCH }, (_, index) => index),
+      );
+      const pixels = images.images.length / BATCH;
+      const orderedImages = result.batchOrder.flatMap((row) =>
+        Array.from(images.images.subarray(row * pixels, (row + 1) * pixels), (v) => v / 255),
+      );
+      const orderedLabels = result.batchOrder.map((row) => images.labels[row] as number);
       // Proxies leave the network as they found it (synflow takes absolute values, in double).
       const after = network.getWeights();
       for (const [key, tensor] of Object.entries(before))
@@ -78,9 +87,9 @@ describe('training-free proxies', () => {
         input: JSON.stringify({
           architecture: arch,
           weights,
-          images: Array.from(images.images, (v) => v / 255),
+          images: orderedImages,
           input_shape: [BATCH, 1, 12, 12],
-          labels: Array.from(images.labels),
+          labels: orderedLabels,
         }),
         encoding: 'utf8',
         cwd: 'python',
@@ -91,6 +100,10 @@ describe('training-free proxies', () => {
         const ours = result.scores[proxy];
         expect(ours?.failure, `${proxy}: ${ours?.failure}`).toBeUndefined();
         const expected = reference[proxy] as number;
+        expect(
+          expected,
+          `${proxy}: the reference scored 0, a comparison that proves nothing`,
+        ).not.toBe(0);
         const value = ours?.value as number;
         // float32 gradients on both sides; the NTK's condition number amplifies their rounding.
         const tolerance = proxy === 'ntk_cond' ? 2e-2 : 2e-3;
@@ -102,6 +115,23 @@ describe('training-free proxies', () => {
       }
     },
   );
+
+  it('gives a proxy the same score alone as beside the proxies it shares a pass with', async () => {
+    const data = TensorData.fromImages(images);
+    const arch = ARCHITECTURES['layers with batch norm and a skip'] as Architecture;
+    const score = (names: readonly string[]) =>
+      Network.build(arch, { init: 'glorot', seed: 4 }).proxies(data, {
+        names,
+        batchSize: BATCH,
+        seed: 1,
+        threads: 1,
+      });
+    const together = await score(['naswot', 'grad_norm', 'swap', 'snip', 'meco', 'zico']);
+    for (const name of ['swap', 'snip', 'meco', 'naswot', 'grad_norm', 'zico']) {
+      const alone = await score([name]);
+      expect(alone.scores[name]?.value, name).toBe(together.scores[name]?.value);
+    }
+  });
 
   it('is deterministic for a seed, and another seed draws another batch', async () => {
     const data = TensorData.fromImages(syntheticImages(200, { size: 12, classes: 4, seed: 5 }));
