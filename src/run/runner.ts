@@ -4,6 +4,7 @@
  * tournament host the plan asks for, run the search loop (run/loop.ts), record how it ended, and
  * close everything it opened.
  */
+import { SKIPPED_IMAGES_EVENT, isSkippedImagesMessage } from '../data/folder.js';
 import type { CandidateEvaluator } from '../evaluate/evaluator.js';
 import { defaultMemoryLimitBytes } from '../evaluate/memory.js';
 import { createStrategy } from '../search/registry.js';
@@ -103,7 +104,11 @@ async function runWithStore(
   const { runId, plan, saved } = openRun(store, options);
   options.onEvent?.({ type: 'run', runId, resumed: Boolean(options.resume), config: plan.config });
 
-  const log = (message: string): void => void process.stderr.write(`${message}\n`);
+  const log = (message: string): void => {
+    process.stderr.write(`${message}\n`);
+    // the images a folder dataset skipped are part of the run's record
+    if (isSkippedImagesMessage(message)) store.logEvent(runId, SKIPPED_IMAGES_EVENT, message);
+  };
   let owned: CandidateEvaluator | undefined;
   let screen: CandidateScreen | undefined;
   let tournaments: DartsTournamentHost<unknown> | undefined;
