@@ -507,6 +507,17 @@ export async function loadFolder(
   };
 }
 
+/** Event kind under which a run records the images its dataset skipped. */
+export const SKIPPED_IMAGES_EVENT = 'skipped-images';
+
+/** Whether a loader's log message is the list of skipped images (a run records it as an event). */
+export function isSkippedImagesMessage(message: string): boolean {
+  return (
+    message.startsWith('folder:') &&
+    message.includes(' images that cannot be read (--strict refuses them): ')
+  );
+}
+
 function logSkipped(
   log: (message: string) => void,
   label: string,

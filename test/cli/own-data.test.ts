@@ -4,6 +4,7 @@
  * built CLI (dist/) runs them as a user would.
  */
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,14 @@ describe('nascent on an image folder', () => {
       `skipped 1 of 33 images that cannot be read (--strict refuses them): ${broken}`,
     );
     expect(first.out).toContain('2 evaluations');
+    // the run records the skipped image in its store
+    const db = new Database(store, { readonly: true });
+    const events = db
+      .prepare("SELECT message FROM run_events WHERE kind = 'skipped-images'")
+      .all() as Array<{ message: string }>;
+    db.close();
+    expect(events).toHaveLength(1);
+    expect(events[0]?.message).toContain(broken);
     const second = nascent(
       'search',
       '--dataset',
