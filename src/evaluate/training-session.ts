@@ -224,6 +224,26 @@ export class TrainingSession {
     return this.progress();
   }
 
+  /**
+   * Metrics of the training so far, without ending it (for a pruner's ranking at a rung): params,
+   * flops, accuracy and val_loss of the best epoch so far, train_images, inherited_tensors. No
+   * test accuracy: the test set is evaluated only by {@link TrainingSession.finish}.
+   */
+  interimMetrics(): Record<string, number> {
+    const metrics: Record<string, number> = {
+      params: this.network.summary.params,
+      flops: this.network.summary.flops,
+      train_images: this.result?.images ?? 0,
+      inherited_tensors: this.inheritedTensors,
+    };
+    const records = this.records;
+    const best = records.find((e) => e.epoch === this.result?.bestEpoch) ?? records.at(-1);
+    if (best?.valAccuracy !== null && best?.valAccuracy !== undefined)
+      metrics.accuracy = best.valAccuracy;
+    if (best?.valLoss !== null && best?.valLoss !== undefined) metrics.val_loss = best.valLoss;
+    return metrics;
+  }
+
   /** Asks a running segment to stop after its current batch (the training then ends). */
   stop(): void {
     this.network.stop();
