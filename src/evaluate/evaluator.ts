@@ -110,6 +110,12 @@ export interface CandidateEvaluator {
   /** How many candidates it usefully evaluates at once (the pool size for local training). */
   readonly concurrency: number;
   evaluate(request: EvaluationRequest): Promise<CandidateResult>;
+  /**
+   * Starts the request's training in segments (evaluate/training-session.ts), for pruners that
+   * continue a promoted candidate from its rung (run/pruning.ts). Absent where a training cannot
+   * be paused and continued here (queue workers, tables, proxies).
+   */
+  startSession?(request: EvaluationRequest): TrainingSession;
   close(): Promise<void>;
 }
 
@@ -128,6 +134,13 @@ export class LocalTrainingEvaluator implements CandidateEvaluator {
     return evaluateCandidate(request.architecture, this.data, request.settings, {
       parentWeights: request.parentWeights,
       keepWeights: request.keepWeights,
+      ...(request.onEpoch ? { onEpoch: request.onEpoch } : {}),
+    });
+  }
+
+  startSession(request: EvaluationRequest): TrainingSession {
+    return TrainingSession.start(request.architecture, this.data, request.settings, {
+      parentWeights: request.parentWeights,
       ...(request.onEpoch ? { onEpoch: request.onEpoch } : {}),
     });
   }

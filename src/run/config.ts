@@ -140,8 +140,18 @@ export const searchConfigSchema = z
         killBelow: z
           .strictObject({ epoch: z.number().int().min(1), accuracy: z.number().min(0).max(1) })
           .optional(),
-        /** Train each batch of candidates for `minEpochs`, promote the best 1/eta to full training. */
+        /**
+         * Successive halving of each batch: rungs of minEpochs, minEpochs * eta, ... up to the
+         * epochs; each rung promotes the best 1/eta, which continue from where they are.
+         */
         successiveHalving: z
+          .strictObject({ minEpochs: z.number().int().min(1), eta: z.number().int().min(2) })
+          .optional(),
+        /**
+         * Hyperband (Li et al.): each batch split over brackets of successive halving that start
+         * at different rungs (run/pruners/rungs.ts); promoted candidates continue from their rung.
+         */
+        hyperband: z
           .strictObject({ minEpochs: z.number().int().min(1), eta: z.number().int().min(2) })
           .optional(),
         inheritWeights: z.boolean().default(false),

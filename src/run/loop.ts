@@ -10,7 +10,12 @@
  * Every result is in the store the moment it is known (run/results.ts), so a run killed at any
  * point resumes losing at most the evaluations in flight.
  */
-import type { CandidateEvaluator, EvaluationSettings } from '../evaluate/evaluator.js';
+import {
+  type CandidateEvaluator,
+  type EvaluationRequest,
+  type EvaluationSettings,
+  failedCandidateResult,
+} from '../evaluate/evaluator.js';
 import type { PredictorExample } from '../evaluate/predictor.js';
 import { sortByRanking } from '../search/ranking.js';
 import { createStrategy, restoreStrategy } from '../search/registry.js';
@@ -23,6 +28,7 @@ import type { RunPlan, SpaceGenome } from './plan.js';
 import { runPool } from './pool.js';
 import { checkBeforeTraining } from './precheck.js';
 import { recordProposals } from './proposals.js';
+import { pruneBatch } from './pruning.js';
 import { type Outcome, type RecordedOutcome, ResultRecorder } from './results.js';
 import { type EvaluationKeys, type WeightsOrigin, evaluationIdentity } from './identity.js';
 import { type InFlightTrainings, reusableOutcome, storedOutcome, trackTraining } from './reuse.js';
@@ -205,7 +211,11 @@ export class SearchLoop {
     if (this.context.screen && todo.length > 0)
       todo = await this.applyScreen(this.context.screen, candidates, todo, results);
     const halving = this.plan.pruners.successiveHalving;
-    if (halving && todo.length > 1) {
+    const rungPruner = halving !== undefined || this.plan.pruners.hyperband !== undefined;
+    if (rungPruner && todo.length > 1 && this.context.evaluator.startSession) {
+      await this.pruneWithRungs(todo, results);
+    } else if (halving && todo.length > 1) {
+      // No training sessions here (queue workers): promoted candidates retrain from scratch.
       await this.successiveHalving(todo, halving, results);
     } else {
       await this.pool(todo, this.plan.evaluation, results);
@@ -348,6 +358,141 @@ export class SearchLoop {
     return todo.filter((c) => kept.includes(c));
   }
 
+  /** The request that trains a candidate under the run's full settings. */
+  private request(
+    candidate: CandidateRecord,
+    settings: EvaluationSettings,
+    key: string,
+    parentWeights: ReturnType<InheritedWeights['parents']>['weights'],
+  ): EvaluationRequest {
+    const onEvent = this.context.onEvent;
+    return {
+      candidateId: candidate.id,
+      genome: candidate.genome,
+      space: this.plan.space.name,
+      architecture: candidate.architecture as Architecture,
+      settings,
+      parentWeights,
+      keepWeights: this.plan.inheritWeights,
+      identity: evaluationIdentity({ architectureHash: candidate.hash, key }),
+      onEpoch: (record) =>
+        onEvent?.({
+          type: 'candidate-epoch',
+          id: candidate.id,
+          epoch: record.epoch,
+          epochs: settings.epochs,
+          valAccuracy: record.valAccuracy,
+        }),
+    };
+  }
+
+  /**
+   * Successive halving or Hyperband with rung continuation (run/pruning.ts). Candidates the
+   * store answers are reused first; a network twice in the batch trains once, its twin taking
+   * its result.
+   */
+  private async pruneWithRungs(todo: readonly CandidateRecord[], results: Results): Promise<void> {
+    const full = this.plan.evaluation;
+    const evaluator = this.context.evaluator;
+    const startSession = evaluator.startSession?.bind(evaluator);
+    if (!startSession) throw new Error('internal: rung pruning needs training sessions');
+    const toPrune: CandidateRecord[] = [];
+    const first = new Map<string, CandidateRecord>();
+    const twins: { candidate: CandidateRecord; of: CandidateRecord; key: string }[] = [];
+    for (const candidate of todo) {
+      const key = this.keyFor(candidate, full);
+      const previous = await reusableOutcome(this.store, candidate, key, new Map());
+      if (previous) {
+        if (this.exhausted() !== undefined || !this.budget.reserve()) continue;
+        this.extraMetrics.delete(candidate.id);
+        this.weights?.alias(candidate.id, previous.candidateId);
+        results.set(candidate.id, this.recorder.reused(candidate, key, previous));
+        continue;
+      }
+      const identity = `${candidate.hash}\u0000${key}`;
+      const original = first.get(identity);
+      if (original) {
+        twins.push({ candidate, of: original, key });
+        continue;
+      }
+      first.set(identity, candidate);
+      toPrune.push(candidate);
+    }
+    const recorded = new Map<string, RecordedOutcome>();
+    await pruneBatch(
+      {
+        plan: this.plan,
+        evaluator: { startSession, concurrency: evaluator.concurrency },
+        request: (candidate) => {
+          const start = this.startingWeights(candidate);
+          this.context.onEvent?.({
+            type: 'candidate-start',
+            id: candidate.id,
+            genome: candidate.genome,
+            generation: candidate.generation,
+            epochs: full.epochs,
+          });
+          return this.request(candidate, full, this.keys.keyFor(full, start.origin), start.weights);
+        },
+        mayStart: () => this.exhausted() === undefined && this.budget.reserve(),
+        mustStop: () => this.exhausted() !== undefined,
+        spendEpochs: (epochs) => this.budget.spendEpochs(epochs),
+        record: (candidate, result, decision) => {
+          if (result.weights) this.weights?.save(candidate.id, result.weights);
+          const extra = this.extraMetrics.get(candidate.id);
+          this.extraMetrics.delete(candidate.id);
+          const outcome = this.recorder.trained(
+            candidate,
+            this.keyFor(candidate, full),
+            result,
+            extra,
+            decision,
+          );
+          recorded.set(candidate.id, outcome);
+          return outcome;
+        },
+        recordFailure: (candidate, error) => {
+          const now = new Date().toISOString();
+          const outcome = this.recorder.trained(
+            candidate,
+            this.keyFor(candidate, full),
+            failedCandidateResult(error, now, now),
+          );
+          recorded.set(candidate.id, outcome);
+          return outcome;
+        },
+      },
+      toPrune,
+      results,
+    );
+    for (const { candidate, of, key } of twins) {
+      const outcome = recorded.get(of.id);
+      if (!outcome || this.exhausted() !== undefined || !this.budget.reserve()) continue;
+      this.extraMetrics.delete(candidate.id);
+      if (outcome.status === 'ok') {
+        this.weights?.alias(candidate.id, of.id);
+        results.set(
+          candidate.id,
+          this.recorder.reused(candidate, key, {
+            status: outcome.status,
+            metrics: outcome.metrics,
+            id: outcome.evaluationId,
+          }),
+        );
+      } else {
+        results.set(
+          candidate.id,
+          this.recorder.decision(candidate, key, {
+            status: outcome.status,
+            metrics: outcome.metrics,
+            error: `the same network as ${of.id}, which was ${outcome.status} in this batch`,
+            decision: 'pruned',
+          }),
+        );
+      }
+    }
+  }
+
   private async successiveHalving(
     candidates: readonly CandidateRecord[],
     halving: { readonly minEpochs: number; readonly eta: number },
@@ -451,24 +596,9 @@ export class SearchLoop {
       generation: candidate.generation,
       epochs: settings.epochs,
     });
-    const result = await this.context.evaluator.evaluate({
-      candidateId: candidate.id,
-      genome: candidate.genome,
-      space: this.plan.space.name,
-      architecture: candidate.architecture as Architecture,
-      settings,
-      parentWeights,
-      keepWeights: this.plan.inheritWeights,
-      identity: evaluationIdentity({ architectureHash: candidate.hash, key }),
-      onEpoch: (record) =>
-        onEvent?.({
-          type: 'candidate-epoch',
-          id: candidate.id,
-          epoch: record.epoch,
-          epochs: settings.epochs,
-          valAccuracy: record.valAccuracy,
-        }),
-    });
+    const result = await this.context.evaluator.evaluate(
+      this.request(candidate, settings, key, parentWeights),
+    );
     if (result.weights) this.weights?.save(candidate.id, result.weights);
     const extra = this.extraMetrics.get(candidate.id);
     this.extraMetrics.delete(candidate.id);

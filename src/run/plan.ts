@@ -35,8 +35,10 @@ export const PRE_TRAINING_METRICS = ['params', 'flops'] as const;
 export interface PrunerPlan {
   /** Stop a candidate whose validation accuracy after `epoch` epochs is below `accuracy`. */
   readonly killBelow?: { readonly epoch: number; readonly accuracy: number };
-  /** Train each batch for `minEpochs`, promote the best 1/eta. */
+  /** Successive halving of each batch (rungs minEpochs, minEpochs * eta, ... up to the epochs). */
   readonly successiveHalving?: { readonly minEpochs: number; readonly eta: number };
+  /** Hyperband: each batch over brackets of successive halving (run/pruners/rungs.ts). */
+  readonly hyperband?: { readonly minEpochs: number; readonly eta: number };
   /** Pre-screening by proxies or a predictor. */
   readonly screen?: NonNullable<SearchConfig['evaluation']['screen']>;
   /** The constraints on {@link PRE_TRAINING_METRICS}, checked before any training. */
@@ -141,6 +143,10 @@ export function resolveRunPlan(
   config: SearchConfig,
   options: { readonly defaultMemoryLimitBytes?: () => number } = {},
 ): RunPlan {
+  if (config.evaluation.successiveHalving && config.evaluation.hyperband)
+    throw new Error(
+      'evaluation: give successiveHalving or hyperband, not both (hyperband runs successive halving in each of its brackets)',
+    );
   const screenOperators = config.evaluation.screenOperators;
   const space: SearchSpace<SpaceGenome> = screenOperators
     ? new PredictorScreenedSpace(
@@ -205,6 +211,7 @@ export function resolveRunPlan(
     pruners: {
       ...(e.killBelow ? { killBelow: e.killBelow } : {}),
       ...(e.successiveHalving ? { successiveHalving: e.successiveHalving } : {}),
+      ...(e.hyperband ? { hyperband: e.hyperband } : {}),
       ...(e.screen ? { screen: e.screen } : {}),
       preTrainingConstraints: config.constraints.filter((c) =>
         (PRE_TRAINING_METRICS as readonly string[]).includes(c.metric),

@@ -106,17 +106,23 @@ export class ResultRecorder {
     };
   }
 
-  /** A trained result (`extraMetrics`, e.g. screening scores, are stored with it). */
+  /**
+   * A trained result (`extraMetrics`, e.g. screening scores, are stored with it). `decision`
+   * marks a training a pruner cut short (not promoted): what it trained is stored, as a decision
+   * of this run that no other run reuses.
+   */
   trained(
     candidate: CandidateRecord,
     key: string,
     result: CandidateResult,
     extraMetrics: Readonly<Record<string, number>> = {},
+    decision?: EvaluationDecision,
   ): RecordedOutcome {
     const metrics = { ...extraMetrics, ...result.metrics };
     const evaluation = this.store.addEvaluation({
       candidateId: candidate.id,
       status: result.status,
+      ...(decision ? { decision } : {}),
       ...(result.error ? { error: result.error } : {}),
       fidelity: result.fidelity,
       metrics,

@@ -114,6 +114,15 @@ async function runWithStore(
   let tournaments: DartsTournamentHost<unknown> | undefined;
   try {
     const evaluator = options.evaluator ?? (owned = await createEvaluator(plan, log, runId));
+    if (!evaluator.startSession && (plan.pruners.hyperband || plan.pruners.successiveHalving)) {
+      if (plan.pruners.hyperband)
+        throw new Error(
+          `hyperband continues promoted candidates from their rung, which needs local training: ${evaluator.description} cannot`,
+        );
+      log(
+        `successive halving over ${evaluator.description}: trainings cannot continue there, so promoted candidates train again from scratch`,
+      );
+    }
     if (plan.pruners.screen) {
       screen = await CandidateScreen.create(plan, log);
       log(`screening: ${screen.description}`);
