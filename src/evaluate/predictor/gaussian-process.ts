@@ -3,7 +3,8 @@
  * few-shot predictor. The targets are centred and scaled to unit variance; the length scale and
  * the noise are chosen by the log marginal likelihood over a fixed grid (on at most
  * {@link SELECTION_ROWS} of the examples, so that choosing stays cheap at a few thousand), then the
- * process is conditioned on every example. Pure TypeScript: O(n^3) for n examples, about a second
+ * process is conditioned on every example (on an evenly spaced {@link MAX_GP_ROWS} of them when
+ * there are more, e.g. a whole 15,625-row table). Pure TypeScript: O(n^3) for n examples, about a second
  * at 1,500 here.
  */
 
@@ -113,10 +114,26 @@ function pairwise(rows: readonly (readonly number[])[]): Float64Array {
   return distances;
 }
 
+/** Most examples the process is conditioned on (an evenly spaced subset beyond): O(n^3). */
+export const MAX_GP_ROWS = 2000;
+
+function evenlySpaced(n: number, count: number): number[] {
+  const step = Math.max(1, n / count);
+  const chosen: number[] = [];
+  for (let k = 0; Math.floor(k * step) < n && chosen.length < count; k++)
+    chosen.push(Math.floor(k * step));
+  return chosen;
+}
+
 export function fitGaussianProcess(
-  rows: readonly (readonly number[])[],
-  targets: readonly number[],
+  allRows: readonly (readonly number[])[],
+  allTargets: readonly number[],
 ): GaussianProcess {
+  const kept = evenlySpaced(allRows.length, MAX_GP_ROWS);
+  const rows =
+    kept.length === allRows.length ? allRows : kept.map((i) => allRows[i] as readonly number[]);
+  const targets =
+    kept.length === allTargets.length ? allTargets : kept.map((i) => allTargets[i] as number);
   const n = rows.length;
   if (n < 2) throw new Error('a Gaussian process needs at least 2 examples');
   const width = (rows[0] as readonly number[]).length;
