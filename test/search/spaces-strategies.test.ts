@@ -17,6 +17,20 @@ const SPACES: Record<string, SpaceSpec> = {
   layers: { name: 'layers', options: { maxLayers: 4 } },
   cells: { name: 'cells', options: { channels: 4, cellsPerStage: 1 } },
   grammar: { name: 'grammar', grammar: 'grammars/cnn.yaml', options: { maxParams: 50_000 } },
+  cnn: {
+    name: 'cnn',
+    options: {
+      minStages: 1,
+      maxStages: 2,
+      stemChannels: [4],
+      channels: [4, 8],
+      depths: [1],
+      expansions: [2],
+      kernels: [3],
+      headChannels: [0],
+      maxParams: 50_000,
+    },
+  },
 };
 
 describe('every space with every strategy', () => {
