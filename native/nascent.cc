@@ -379,7 +379,7 @@ struct GraphNetImpl : torch::nn::Module {
         case Op::Flatten: y = x.flatten(1); break;
         case Op::Dense: y = step.dense->forward(x); break;
         case Op::Activation:
-          if (activationCodes != nullptr) activationCodes->push_back((x > 0).flatten(1).to(torch::kFloat64));
+          if (activationCodes != nullptr) activationCodes->push_back((x > 0).flatten(1));
           y = Activate(x, step.act);
           break;
         case Op::Add: {
@@ -1478,11 +1478,20 @@ ForwardFeatures RecordForwardFeatures(GraphNet& net, const torch::Tensor& x) {
 }
 
 // Mellor et al. 2021 (NASWOT): binary codes of which activation inputs are positive; kernel
-// K = c c' + (1 - c)(1 - c)'; score log|det K|.
+// K = c c' + (1 - c)(1 - c)' = 2 c c' - r 1' - 1 r' + F (r: each sample's count of ones, F: the
+// code length), one matrix product per activation, in float32 (exact: integer counts < 2^24).
 double Naswot(const ForwardFeatures& features) {
   if (features.codes.empty()) throw std::runtime_error("the network has no activations, so no activation patterns");
-  torch::Tensor c = torch::cat(features.codes, 1);
-  torch::Tensor kernel = c.mm(c.t()) + (1 - c).mm((1 - c).t());
+  const int64_t n = features.codes[0].size(0);
+  torch::Tensor products = torch::zeros({n, n}, torch::kFloat64), ones = torch::zeros({n}, torch::kFloat64);
+  double length = 0;
+  for (const torch::Tensor& code : features.codes) {
+    torch::Tensor c = code.to(torch::kFloat32);
+    products += c.mm(c.t()).to(torch::kFloat64).cpu();
+    ones += c.sum(1).to(torch::kFloat64).cpu();
+    length += static_cast<double>(code.size(1));
+  }
+  torch::Tensor kernel = 2 * products - ones.unsqueeze(1) - ones.unsqueeze(0) + length;
   auto [sign, logAbsDet] = torch::slogdet(kernel);
   if (sign.item<double>() <= 0) {
     throw std::runtime_error("the activation-pattern kernel is singular (samples share an activation pattern)");
@@ -1492,10 +1501,24 @@ double Naswot(const ForwardFeatures& features) {
 
 // Peng et al. 2024 (SWAP): sample-wise activation patterns. Each neuron (an activation input
 // position) has a pattern over the batch, which samples make it positive; the score is the number
-// of distinct patterns over all the network's activations.
+// of distinct patterns over all the network's activations. Patterns are packed 64 samples to an
+// int64 word, so distinct patterns are distinct rows of words.
 double Swap(const ForwardFeatures& features) {
   if (features.codes.empty()) throw std::runtime_error("the network has no activations, so no activation patterns");
-  torch::Tensor patterns = torch::cat(features.codes, 1).t().to(torch::kUInt8).contiguous();
+  const int64_t n = features.codes[0].size(0);
+  std::vector<torch::Tensor> layers;
+  for (const torch::Tensor& code : features.codes) {
+    std::vector<torch::Tensor> words;
+    for (int64_t from = 0; from < n; from += 64) {
+      torch::Tensor chunk = code.slice(0, from, std::min(n, from + 64)).to(torch::kInt64).cpu();
+      std::vector<int64_t> bits(static_cast<size_t>(chunk.size(0)));
+      for (size_t j = 0; j < bits.size(); ++j) bits[j] = static_cast<int64_t>(uint64_t{1} << j);
+      // Distinct powers of two: their sum is their bitwise or.
+      words.push_back((chunk * torch::tensor(bits).unsqueeze(1)).sum(0));
+    }
+    layers.push_back(torch::stack(words, 1));
+  }
+  torch::Tensor patterns = torch::cat(layers, 0);
   return static_cast<double>(std::get<0>(torch::unique_dim(patterns, 0, /*sorted=*/false)).size(0));
 }
 
