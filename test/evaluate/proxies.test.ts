@@ -116,6 +116,41 @@ describe('training-free proxies', () => {
     },
   );
 
+  it('packs SWAP patterns of more than 64 images into several words, as the reference counts them', async () => {
+    const count = 80;
+    const many = syntheticImages(count, { size: 12, classes: 4, seed: 7 });
+    const arch = ARCHITECTURES['genome, relu'] as Architecture;
+    const network = Network.build(arch, { init: 'glorot', seed: 4 });
+    const result = await network.proxies(TensorData.fromImages(many), {
+      names: ['swap', 'naswot'],
+      batchSize: count,
+      seed: 1,
+      threads: 1,
+    });
+    const pixels = many.images.length / count;
+    const weights: Record<string, { shape: readonly number[]; data: number[] }> = {};
+    for (const [key, tensor] of Object.entries(network.getWeights()))
+      weights[key] = { shape: tensor.shape, data: Array.from(tensor.data) };
+    const python = spawnSync('/usr/bin/python3', ['proxies_reference.py'], {
+      input: JSON.stringify({
+        architecture: arch,
+        weights,
+        images: result.batchOrder.flatMap((row) =>
+          Array.from(many.images.subarray(row * pixels, (row + 1) * pixels), (v) => v / 255),
+        ),
+        input_shape: [count, 1, 12, 12],
+        labels: result.batchOrder.map((row) => many.labels[row] as number),
+      }),
+      encoding: 'utf8',
+      cwd: 'python',
+    });
+    expect(python.status, python.stderr).toBe(0);
+    const reference = JSON.parse(python.stdout) as Record<string, number>;
+    expect(result.scores.swap?.value).toBe(reference.swap);
+    const naswot = result.scores.naswot?.value as number;
+    expect(Math.abs(naswot - (reference.naswot as number))).toBeLessThan(1e-6 * Math.abs(naswot));
+  });
+
   it('gives a proxy the same score alone as beside the proxies it shares a pass with', async () => {
     const data = TensorData.fromImages(images);
     const arch = ARCHITECTURES['layers with batch norm and a skip'] as Architecture;
