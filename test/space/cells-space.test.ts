@@ -190,7 +190,12 @@ describe('cell space', () => {
   it('has its name and NAS-Bench-201 defaults, and validates its options', () => {
     const space = new CellSpace();
     expect(space.name).toBe(CELL_SPACE_NAME);
-    expect(space.options).toEqual({ channels: 16, cellsPerStage: 5, ops: [...CELL_OPS] });
+    expect(space.options).toEqual({
+      channels: 16,
+      cellsPerStage: 5,
+      ops: [...CELL_OPS],
+      allowDisconnected: false,
+    });
     expect(cellSpaceOptionsSchema.safeParse(space.options).success).toBe(true);
     expect(() => new CellSpace({ channels: 0 })).toThrow(/channels: /);
     expect(() => new CellSpace({ ops: ['none'] })).toThrow(/ops: ops needs at least 2 ops/);
