@@ -5,37 +5,13 @@
  */
 import type { EpochRecord, WeightMap } from '../engine/engine.js';
 import type { PreparedData } from './prepared-data.js';
-import type { TrainingProtocol } from './protocols.js';
 import type { Augmentation } from './train.js';
 import { TrainingSession } from './training-session.js';
 import type { Architecture } from '../space/ir.js';
-import type { EvaluationStatus } from '../search/strategy.js';
 
-export interface EvaluationSettings {
-  readonly protocol: TrainingProtocol;
-  readonly epochs: number;
-  readonly maxStepsPerEpoch?: number;
-  readonly killBelow?: { readonly epoch: number; readonly accuracy: number };
-  /** Crops and flips of the training batches (none when absent). */
-  readonly augment?: Augmentation;
-  readonly seed: number;
-  readonly threads?: number;
-  readonly device: string;
-}
+import type { CandidateResult, EvaluationSettings } from './evaluation-types.js';
 
-export interface CandidateResult {
-  readonly status: EvaluationStatus;
-  readonly error?: string;
-  /** Epochs trained. */
-  readonly fidelity: number;
-  /** accuracy (validation, best epoch), val_loss, test_accuracy, params, flops, train_seconds, train_images, inherited_tensors */
-  readonly metrics: Record<string, number>;
-  readonly epochs: readonly EpochRecord[];
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  /** Trained weights, for children to inherit (only when asked for). */
-  readonly weights?: WeightMap;
-}
+export type { CandidateResult, EvaluationSettings };
 
 /** The result of a candidate that could not be evaluated: nothing spent, the reason kept. */
 export function failedCandidateResult(

@@ -17,10 +17,9 @@ import {
   type TrainResult,
   type WeightMap,
 } from '../engine/engine.js';
-import type { EvaluationStatus } from '../search/strategy.js';
 import type { Architecture } from '../space/ir.js';
+import type { CandidateResult, EvaluationSettings } from './evaluation-types.js';
 import type { PreparedData } from './prepared-data.js';
-import type { TrainingProtocol } from './protocols.js';
 import {
   type StopRule,
   type StopVerdict,
@@ -28,40 +27,17 @@ import {
   decisionEpochs,
   stopRulesOf,
 } from './stop-rules.js';
-import { type Augmentation, engineTrainOptions, trainingReport } from './train.js';
+import { engineTrainOptions, trainingReport } from './train.js';
 
 /**
- * What a session trains under: the part of an evaluation's settings (evaluate/evaluator.ts,
- * `SessionSettings`) that training reads. `epochs` is the full fidelity: the schedule's
- * length and the furthest a session advances.
+ * What a session trains under: an evaluation's settings (evaluate/evaluation-types.ts), with
+ * optional stop rules besides `killBelow`. `epochs` is the full fidelity: the schedule's length
+ * and the furthest a session advances.
  */
-export interface SessionSettings {
-  readonly protocol: TrainingProtocol;
-  readonly epochs: number;
-  readonly maxStepsPerEpoch?: number;
-  readonly killBelow?: { readonly epoch: number; readonly accuracy: number };
-  readonly stopRules?: readonly StopRule[];
-  readonly augment?: Augmentation;
-  readonly seed: number;
-  readonly threads?: number;
-  readonly device: string;
-}
+export type SessionSettings = EvaluationSettings & { readonly stopRules?: readonly StopRule[] };
 
-/**
- * A session's result: the shape of evaluate/evaluator.ts's `CandidateResult` (declared here too,
- * so this module does not import the evaluator module that builds on it).
- */
-export interface SessionResult {
-  readonly status: EvaluationStatus;
-  readonly error?: string;
-  /** Epochs trained. */
-  readonly fidelity: number;
-  readonly metrics: Record<string, number>;
-  readonly epochs: readonly EpochRecord[];
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly weights?: WeightMap;
-}
+/** A session's result: an evaluation's result (evaluate/evaluation-types.ts). */
+export type SessionResult = CandidateResult;
 
 /**
  * Copies the parents' trained tensors into the child wherever the child has a tensor of the same
