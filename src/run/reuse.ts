@@ -51,7 +51,7 @@ export async function reusableOutcome(
       id: stored.id,
       candidateId: stored.candidateId,
     };
-  const training = inFlight.get(`${candidate.hash}\u0000${key}`);
+  const training = inFlight.get(inFlightKey(candidate, key));
   if (!training) return undefined;
   const outcome = await training;
   // Only `ok` results are reused: a failed or killed twin trains on its own.
@@ -64,6 +64,11 @@ export async function reusableOutcome(
   };
 }
 
+/** A training in flight is the same evaluation as another when network and key both match. */
+function inFlightKey(candidate: CandidateRecord, key: string): string {
+  return `${candidate.hash}\u0000${key}`;
+}
+
 /** Registers a training in flight for {@link reusableOutcome}. */
 export function trackTraining(
   inFlight: InFlightTrainings,
@@ -71,5 +76,5 @@ export function trackTraining(
   key: string,
   training: Promise<RecordedOutcome>,
 ): void {
-  inFlight.set(`${candidate.hash}\u0000${key}`, training);
+  inFlight.set(inFlightKey(candidate, key), training);
 }
