@@ -12,7 +12,13 @@ import {
 } from '../../src/export/model-file.js';
 import { architectureToOnnx } from '../../src/export/onnx.js';
 import { writePytorchExport } from '../../src/export/pytorch.js';
-import { CnnSpace, compileCnn, formatCnn, parseCnn } from '../../src/space/cnn/index.js';
+import {
+  CnnSpace,
+  activationValues,
+  compileCnn,
+  formatCnn,
+  parseCnn,
+} from '../../src/space/cnn/index.js';
 import { analyzeArchitecture } from '../../src/space/ir.js';
 import { createSpace } from '../../src/space/registry.js';
 import { Random } from '../../src/util/random.js';
@@ -219,6 +225,24 @@ describe('cnn space operators', () => {
       other = b;
     }
     expect(seen.size).toBeGreaterThan(200);
+  });
+
+  it('bounds activation values per image: refuses a wide full-resolution expansion, samples within', () => {
+    const space = new CnnSpace({ maxParams: 100_000, maxActivations: 450_000 });
+    // 831,178 values (a 128-channel expansion at 28x28), against 402,282 for the strided network
+    const wide = parseCnn('relu|s32|ir48e4k3|ds128k5s2');
+    const strided = parseCnn('swish|s24|ds64k3s2x2|ir80e3k5s2x2');
+    expect(activationValues(analyzeArchitecture(space.compile(wide, FASHION)))).toBe(831_178);
+    expect(space.problem(wide, FASHION)).toBe(
+      '831178 activation values per image, above maxActivations 450000',
+    );
+    expect(space.problem(strided, FASHION)).toBeNull();
+    const random = new Random(5);
+    for (let i = 0; i < 40; i += 1) {
+      const genome = space.sample(random, FASHION);
+      const values = activationValues(analyzeArchitecture(space.compile(genome, FASHION)));
+      expect(values, space.format(genome)).toBeLessThanOrEqual(450_000);
+    }
   });
 
   it('draws every block kind, both activations, SE and heads', () => {

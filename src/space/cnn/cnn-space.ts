@@ -18,7 +18,12 @@
 import { z } from 'zod';
 import type { Random } from '../../util/random.js';
 import { OptionsError, describeSchemaIssues } from '../../util/unknown-keys.js';
-import { ACTIVATIONS, type Architecture, analyzeArchitecture } from '../ir.js';
+import {
+  ACTIVATIONS,
+  type Architecture,
+  type ArchitectureSummary,
+  analyzeArchitecture,
+} from '../ir.js';
 import type { CompileTarget, SearchSpace } from '../space.js';
 import { compileCnn } from './compile.js';
 import {
@@ -77,6 +82,12 @@ export const cnnSpaceOptionsSchema = z
     maxReductions: z.number().int().min(0).max(CNN_LIMITS.maxStages).default(3),
     maxParams: z.number().int().positive().default(1_000_000),
     maxFlops: z.number().int().positive().default(60_000_000),
+    /**
+     * At most this many activation values per image, summed over every layer's output. Small
+     * CNNs on a CPU are bound by memory traffic, not FLOPs: a wide expansion at full resolution
+     * trains many times slower than its FLOP count says. No bound by default.
+     */
+    maxActivations: z.number().int().positive().optional(),
   })
   .strict()
   .refine((o) => o.minStages <= o.maxStages, 'minStages must not exceed maxStages');
@@ -84,6 +95,17 @@ export type CnnSpaceOptions = z.infer<typeof cnnSpaceOptionsSchema>;
 export type CnnSpaceOptionsInput = z.input<typeof cnnSpaceOptionsSchema>;
 
 const ATTEMPTS = 50;
+
+/** Activation values one image produces, summed over every layer's output (the input excluded). */
+export function activationValues(summary: ArchitectureSummary): number {
+  let total = 0;
+  for (const layer of summary.layers) {
+    if (layer.op === 'input') continue;
+    const shape = layer.outputShape;
+    total += shape.kind === 'map' ? shape.channels * shape.height * shape.width : shape.features;
+  }
+  return total;
+}
 
 type StageField = 'block' | 'channels' | 'kernel' | 'expansion' | 'repeat' | 'stride' | 'se';
 
@@ -115,6 +137,12 @@ export class CnnSpace implements SearchSpace<CnnGenome> {
       return `${summary.params} parameters, above maxParams ${this.options.maxParams}`;
     if (summary.flops > this.options.maxFlops)
       return `${summary.flops} FLOPs, above maxFlops ${this.options.maxFlops}`;
+    const bound = this.options.maxActivations;
+    if (bound !== undefined) {
+      const values = activationValues(summary);
+      if (values > bound)
+        return `${values} activation values per image, above maxActivations ${bound}`;
+    }
     return null;
   }
 

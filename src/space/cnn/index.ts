@@ -2,6 +2,7 @@ export {
   CNN_SPACE_NAME,
   CnnSpace,
   type CnnSpaceOptions,
+  activationValues,
   type CnnSpaceOptionsInput,
   cnnSpaceOptionsSchema,
 } from './cnn-space.js';
