@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { z } from 'zod';
-import { type Architecture, type TensorShape, analyzeArchitecture } from '../space/ir.js';
+import { type Architecture, analyzeArchitecture, tensorElements } from '../space/ir.js';
 
 const FLOAT_BYTES = 4;
 /** The engine's evaluation batch (validation and test run without gradients, 1,024 at a time). */
@@ -48,10 +48,6 @@ export interface TrainingMemoryEstimate {
     readonly optimizerState: number;
     readonly activations: number;
   };
-}
-
-function elements(shape: TensorShape): number {
-  return shape.kind === 'map' ? shape.channels * shape.height * shape.width : shape.features;
 }
 
 /** Optimizer state in weights' worth (per weight), and whether a step makes a temporary. */
@@ -91,8 +87,8 @@ export function estimateTrainingMemory(
   for (const layer of summary.layers) {
     const node = nodes.get(layer.id);
     if (!node) continue;
-    const out = elements(layer.outputShape);
-    const inputs = layer.inputShapes.reduce((sum, shape) => sum + elements(shape), 0);
+    const out = tensorElements(layer.outputShape);
+    const inputs = layer.inputShapes.reduce((sum, shape) => sum + tensorElements(shape), 0);
     outputElements.set(layer.id, out);
     let own = node.op === 'flatten' ? 0 : out; // flatten is a view of its input
     let extra = 0;

@@ -154,7 +154,8 @@ export function formatShape(shape: TensorShape): string {
     : `${shape.features}`;
 }
 
-function elements(shape: TensorShape): number {
+/** The values one image's tensor of this shape holds. */
+export function tensorElements(shape: TensorShape): number {
   return shape.kind === 'map' ? shape.channels * shape.height * shape.width : shape.features;
 }
 
@@ -275,8 +276,8 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
         outputShape = { kind: 'map', channels: node.filters, height: h.out, width: w.out };
         const perOutput = (x.channels / node.groups) * node.kernel * node.kernel;
         params = perOutput * node.filters + (node.bias ? node.filters : 0);
-        macs = perOutput * elements(outputShape);
-        flops = 2 * macs + (node.bias ? elements(outputShape) : 0);
+        macs = perOutput * tensorElements(outputShape);
+        flops = 2 * macs + (node.bias ? tensorElements(outputShape) : 0);
         break;
       }
       case 'maxpool2d':
@@ -298,13 +299,13 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
         }
         pads = { top: h.before, bottom: h.after, left: w.before, right: w.after };
         outputShape = { kind: 'map', channels: x.channels, height: h.out, width: w.out };
-        flops = node.kernel * node.kernel * elements(outputShape);
+        flops = node.kernel * node.kernel * tensorElements(outputShape);
         break;
       }
       case 'global_avg_pool': {
         const x = mapInput();
         outputShape = { kind: 'flat', features: x.channels };
-        flops = elements(x);
+        flops = tensorElements(x);
         break;
       }
       case 'batchnorm': {
@@ -313,19 +314,19 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
         const channels = x.kind === 'map' ? x.channels : x.features;
         outputShape = x;
         params = 2 * channels;
-        flops = 2 * elements(x);
+        flops = 2 * tensorElements(x);
         break;
       }
       case 'dropout':
       case 'activation': {
         expectInputs(1);
         outputShape = inputShapes[0] as TensorShape;
-        flops = node.op === 'activation' ? elements(outputShape) : 0;
+        flops = node.op === 'activation' ? tensorElements(outputShape) : 0;
         break;
       }
       case 'flatten': {
         expectInputs(1);
-        outputShape = { kind: 'flat', features: elements(inputShapes[0] as TensorShape) };
+        outputShape = { kind: 'flat', features: tensorElements(inputShapes[0] as TensorShape) };
         break;
       }
       case 'dense': {
@@ -337,7 +338,7 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
             `needs a flat vector, got a ${formatShape(x)} feature map (flatten or pool first)`,
           );
         }
-        const inFeatures = elements(x);
+        const inFeatures = tensorElements(x);
         outputShape = { kind: 'flat', features: node.units };
         params = inFeatures * node.units + (node.bias ? node.units : 0);
         macs = inFeatures * node.units;
@@ -356,7 +357,7 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
         outputShape = first;
         // add: k - 1 adds per element; mix: k multiplies and k - 1 adds.
         const k = inputShapes.length;
-        flops = (node.op === 'add' ? k - 1 : 2 * k - 1) * elements(first);
+        flops = (node.op === 'add' ? k - 1 : 2 * k - 1) * tensorElements(first);
         break;
       }
       case 'mul': {
@@ -373,7 +374,7 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
           );
         }
         outputShape = map;
-        flops = elements(map);
+        flops = tensorElements(map);
         break;
       }
       case 'concat': {
@@ -399,7 +400,7 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
           let features = 0;
           for (const other of inputShapes) {
             if (other.kind !== 'flat') fail(node, 'cannot concat a flat vector with a feature map');
-            features += elements(other);
+            features += tensorElements(other);
           }
           outputShape = { kind: 'flat', features };
         }

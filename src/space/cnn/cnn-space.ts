@@ -23,6 +23,7 @@ import {
   type Architecture,
   type ArchitectureSummary,
   analyzeArchitecture,
+  tensorElements,
 } from '../ir.js';
 import type { CompileTarget, SearchSpace } from '../space.js';
 import { compileCnn } from './compile.js';
@@ -101,8 +102,7 @@ export function activationValues(summary: ArchitectureSummary): number {
   let total = 0;
   for (const layer of summary.layers) {
     if (layer.op === 'input') continue;
-    const shape = layer.outputShape;
-    total += shape.kind === 'map' ? shape.channels * shape.height * shape.width : shape.features;
+    total += tensorElements(layer.outputShape);
   }
   return total;
 }
