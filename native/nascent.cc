@@ -12,11 +12,14 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <map>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -225,6 +228,11 @@ struct GraphNetImpl : torch::nn::Module {
   std::vector<torch::Tensor>* activationCodes = nullptr;
   // When set, forward() appends each convolution's output (detached): the feature maps of MeCo.
   std::vector<torch::Tensor>* convOutputs = nullptr;
+  // The steps whose outputs end the network's blocks, in order (a step may repeat: a block that is
+  // the identity ends on its input); from the plan's `blocks`. When blockOutputs is set, forward()
+  // appends those outputs, still in the autograd graph: the features of AZ-NAS.
+  std::vector<size_t> blockSteps;
+  std::vector<torch::Tensor>* blockOutputs = nullptr;
   // Architecture weights of a mixture network (DARTS): every `mix` step outputs the
   // softmax(alpha)-weighted sum of its k inputs, all mix steps sharing this one vector of k.
   // Undefined when the plan has no mix step. Registered as the parameter "arch_alpha".
@@ -304,6 +312,12 @@ struct GraphNetImpl : torch::nn::Module {
     }
     output = static_cast<size_t>(GetInt(plan, "output"));
     if (steps.empty() || output >= steps.size()) throw std::runtime_error("engine plan: bad output index");
+    if (plan.Has("blocks")) {
+      for (int64_t block : GetIntArray(plan, "blocks")) {
+        if (block < 0 || static_cast<size_t>(block) >= steps.size()) throw std::runtime_error("engine plan: bad block index");
+        blockSteps.push_back(static_cast<size_t>(block));
+      }
+    }
     lastUse.assign(steps.size(), 0);
     for (size_t i = 0; i < steps.size(); ++i) {
       for (size_t input : steps[i].inputs) lastUse[input] = std::max(lastUse[input], i);
@@ -407,6 +421,11 @@ struct GraphNetImpl : torch::nn::Module {
         }
       }
       values[i] = std::move(y);
+      if (blockOutputs != nullptr) {
+        for (size_t block : blockSteps) {
+          if (block == i) blockOutputs->push_back(values[i]);
+        }
+      }
       for (size_t input : step.inputs) {
         if (lastUse[input] == i) values[input] = torch::Tensor();  // free early
       }
@@ -1395,17 +1414,40 @@ void ClearGradients(GraphNet& net) {
   for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
 }
 
-// grad_norm and snip from one backward pass of the batch's cross-entropy: {grad_norm, snip}.
-std::pair<double, double> LossGradientProxies(GraphNet& net, const torch::Tensor& x, const torch::Tensor& y) {
+// The gradients of the batch's cross-entropy, the batch split in two halves (each half's from
+// zeroed gradients, the same weights): ZiCo reads the two apart; grad_norm and snip read their sum,
+// what accumulating the halves' gradients gives (zero-cost-nas with split_data = 2). One entry per
+// scored weight: {first half, second half}.
+std::vector<std::array<torch::Tensor, 2>> HalfBatchGradients(GraphNet& net, const torch::Tensor& x,
+                                                             const torch::Tensor& y) {
   net->train();
+  const int64_t n = x.size(0);
+  std::vector<torch::Tensor> weights = ScoredWeights(net);
+  std::vector<std::array<torch::Tensor, 2>> gradients(weights.size());
+  for (int64_t s = 0; s < 2; ++s) {
+    ClearGradients(net);
+    const int64_t from = s * n / 2, to = (s + 1) * n / 2;
+    torch::nn::functional::cross_entropy(net->forward(x.slice(0, from, to)), y.slice(0, from, to)).backward();
+    torch::NoGradGuard noGrad;
+    for (size_t j = 0; j < weights.size(); ++j) {
+      const torch::Tensor& g = weights[j].grad();
+      gradients[j][static_cast<size_t>(s)] = g.defined() ? g.detach().clone() : torch::zeros_like(weights[j]);
+    }
+  }
   ClearGradients(net);
-  torch::nn::functional::cross_entropy(net->forward(x), y).backward();
+  return gradients;
+}
+
+// grad_norm: the sum over scored weights of the L2 norm of the (accumulated) gradient; snip: the
+// sum of |g * w|.
+std::pair<double, double> GradNormAndSnip(GraphNet& net, const std::vector<std::array<torch::Tensor, 2>>& gradients) {
   torch::NoGradGuard noGrad;
+  std::vector<torch::Tensor> weights = ScoredWeights(net);
   double gradNorm = 0, snip = 0;
-  for (const auto& w : ScoredWeights(net)) {
-    if (!w.grad().defined()) continue;
-    gradNorm += w.grad().norm().item<double>();
-    snip += (w.grad() * w).abs().sum().item<double>();
+  for (size_t j = 0; j < weights.size(); ++j) {
+    torch::Tensor g = gradients[j][0] + gradients[j][1];
+    gradNorm += g.norm().item<double>();
+    snip += (g * weights[j]).abs().sum().item<double>();
   }
   return {gradNorm, snip};
 }
@@ -1434,16 +1476,14 @@ double Synflow(GraphNet& net, const torch::Tensor& x) {
   return total;
 }
 
-// Mellor et al. 2020 (v1): the correlation of the input Jacobians of a batch; eigenvalues v,
-// score -sum(log(v + k) + 1 / (v + k)), k = 1e-5.
-double JacobCov(GraphNet& net, const torch::Tensor& x) {
-  net->train();
-  ClearGradients(net);
-  torch::Tensor input = x.detach().clone().requires_grad_(true);
-  torch::Tensor out = net->forward(input);
-  out.backward(torch::ones_like(out));
+// Mellor et al. 2020 (v1): the correlation of the input Jacobians of a batch (the gradient of the
+// summed outputs with respect to each image); eigenvalues v, score -sum(log(v + k) + 1 / (v + k)),
+// k = 1e-5. Reads the shared forward pass (its input requires gradients).
+double JacobCov(const torch::Tensor& input, const torch::Tensor& output) {
+  torch::Tensor grad =
+      torch::autograd::grad({output}, {input}, {torch::ones_like(output)}, /*retain_graph=*/true)[0];
   torch::NoGradGuard noGrad;
-  torch::Tensor jacobians = input.grad().reshape({x.size(0), -1}).to(torch::kFloat64);
+  torch::Tensor jacobians = grad.reshape({input.size(0), -1}).to(torch::kFloat64);
   torch::Tensor centred = jacobians - jacobians.mean(1, true);
   torch::Tensor norms = centred.norm(2, 1, true);
   if (norms.min().item<double>() == 0) throw std::runtime_error("an input Jacobian is constant, so correlations are undefined");
@@ -1453,27 +1493,36 @@ double JacobCov(GraphNet& net, const torch::Tensor& x) {
   return -(torch::log(eigenvalues + k) + 1.0 / (eigenvalues + k)).sum().item<double>();
 }
 
-// One forward pass in train mode without gradients, shared by NASWOT, SWAP and MeCo: each
-// activation's binary input pattern (x > 0, one row per sample) and each convolution's output.
+// One forward pass in train mode, shared by NASWOT, SWAP, MeCo, AZ-NAS and jacob_cov: each
+// activation's binary input pattern (x > 0, one row per sample), each convolution's output, and the
+// outputs of the plan's blocks. With `keepGraph` the pass records the autograd graph, the input
+// requiring gradients (jacob_cov, AZ-NAS's trainability); without it, no graph.
 struct ForwardFeatures {
-  std::vector<torch::Tensor> codes, convOutputs;
+  std::vector<torch::Tensor> codes, convOutputs, blocks;
+  torch::Tensor input, output;
 };
 
-ForwardFeatures RecordForwardFeatures(GraphNet& net, const torch::Tensor& x) {
+ForwardFeatures RecordForwardFeatures(GraphNet& net, const torch::Tensor& x, bool keepGraph) {
   net->train();
-  torch::NoGradGuard noGrad;
+  std::optional<torch::NoGradGuard> noGrad;
+  if (!keepGraph) noGrad.emplace();
   ForwardFeatures features;
+  features.input = keepGraph ? x.detach().clone().requires_grad_(true) : x;
   net->activationCodes = &features.codes;
   net->convOutputs = &features.convOutputs;
-  try {
-    net->forward(x);
-  } catch (...) {
+  net->blockOutputs = &features.blocks;
+  auto detach = [&]() {
     net->activationCodes = nullptr;
     net->convOutputs = nullptr;
+    net->blockOutputs = nullptr;
+  };
+  try {
+    features.output = net->forward(features.input);
+  } catch (...) {
+    detach();
     throw;
   }
-  net->activationCodes = nullptr;
-  net->convOutputs = nullptr;
+  detach();
   return features;
 }
 
@@ -1501,24 +1550,36 @@ double Naswot(const ForwardFeatures& features) {
 
 // Peng et al. 2024 (SWAP): sample-wise activation patterns. Each neuron (an activation input
 // position) has a pattern over the batch, which samples make it positive; the score is the number
-// of distinct patterns over all the network's activations. Patterns are packed 64 samples to an
-// int64 word, so distinct patterns are distinct rows of words.
+// of distinct patterns over all the network's activations. Patterns are packed 64 samples to a
+// 64-bit word (sample s is bit s % 64 of word s / 64), so distinct patterns are distinct rows of
+// words.
 double Swap(const ForwardFeatures& features) {
   if (features.codes.empty()) throw std::runtime_error("the network has no activations, so no activation patterns");
   const int64_t n = features.codes[0].size(0);
-  std::vector<torch::Tensor> layers;
-  for (const torch::Tensor& code : features.codes) {
-    std::vector<torch::Tensor> words;
-    for (int64_t from = 0; from < n; from += 64) {
-      torch::Tensor chunk = code.slice(0, from, std::min(n, from + 64)).to(torch::kInt64).cpu();
-      std::vector<int64_t> bits(static_cast<size_t>(chunk.size(0)));
-      for (size_t j = 0; j < bits.size(); ++j) bits[j] = static_cast<int64_t>(uint64_t{1} << j);
-      // Distinct powers of two: their sum is their bitwise or.
-      words.push_back((chunk * torch::tensor(bits).unsqueeze(1)).sum(0));
+  const int64_t wordsPerNeuron = (n + 63) / 64;
+  int64_t neurons = 0;
+  for (const torch::Tensor& code : features.codes) neurons += code.size(1);
+  std::vector<uint64_t> words(static_cast<size_t>(neurons * wordsPerNeuron), 0);
+  int64_t first = 0;
+  for (const torch::Tensor& layer : features.codes) {
+    torch::Tensor code = layer.to(torch::kCPU, torch::kBool).contiguous();
+    const int64_t width = code.size(1);
+    const bool* data = code.data_ptr<bool>();
+    for (int64_t s = 0; s < n; ++s) {
+      const bool* row = data + s * width;
+      const uint64_t bit = uint64_t{1} << (s % 64);
+      uint64_t* out = words.data() + first * wordsPerNeuron + s / 64;
+      for (int64_t j = 0; j < width; ++j) {
+        if (row[j]) out[j * wordsPerNeuron] |= bit;
+      }
     }
-    layers.push_back(torch::stack(words, 1));
+    first += width;
   }
-  torch::Tensor patterns = torch::cat(layers, 0);
+  if (wordsPerNeuron == 1) {
+    std::sort(words.begin(), words.end());
+    return static_cast<double>(std::unique(words.begin(), words.end()) - words.begin());
+  }
+  torch::Tensor patterns = torch::from_blob(words.data(), {neurons, wordsPerNeuron}, torch::kInt64);
   return static_cast<double>(std::get<0>(torch::unique_dim(patterns, 0, /*sorted=*/false)).size(0));
 }
 
@@ -1538,29 +1599,14 @@ double Meco(const ForwardFeatures& features) {
   return total;
 }
 
-// Li et al. 2023 (ZiCo): the batch split in two halves, the cross-entropy gradient of each (from
-// the same weights); per conv/dense layer, sum over its weights (with a non-zero deviation) of
-// mean(|g|) / std(g) over the halves, population std; the score is the sum of the layers' logs.
-double Zico(GraphNet& net, const torch::Tensor& x, const torch::Tensor& y) {
-  net->train();
-  const int64_t splits = 2, n = x.size(0);
-  std::vector<torch::Tensor> weights = ScoredWeights(net);
-  std::vector<std::vector<torch::Tensor>> gradients(weights.size());
-  for (int64_t s = 0; s < splits; ++s) {
-    ClearGradients(net);
-    const int64_t from = s * n / splits, to = (s + 1) * n / splits;
-    torch::nn::functional::cross_entropy(net->forward(x.slice(0, from, to)), y.slice(0, from, to)).backward();
-    torch::NoGradGuard noGrad;
-    for (size_t j = 0; j < weights.size(); ++j) {
-      const torch::Tensor& g = weights[j].grad();
-      gradients[j].push_back(g.defined() ? g.reshape({-1}).to(torch::kFloat64)
-                                         : torch::zeros({weights[j].numel()}, torch::kFloat64));
-    }
-  }
+// Li et al. 2023 (ZiCo): from the two halves' gradients, per conv/dense layer, the sum over its
+// weights (with a non-zero deviation) of mean(|g|) / std(g) over the halves, population std; the
+// score is the sum of the layers' logs.
+double Zico(const std::vector<std::array<torch::Tensor, 2>>& gradients) {
   torch::NoGradGuard noGrad;
   double total = 0;
   for (const auto& layer : gradients) {
-    torch::Tensor g = torch::stack(layer);
+    torch::Tensor g = torch::stack({layer[0].reshape({-1}).to(torch::kFloat64), layer[1].reshape({-1}).to(torch::kFloat64)});
     torch::Tensor deviation = g.std(0, /*unbiased=*/false);
     torch::Tensor meanAbs = g.abs().mean(0);
     torch::Tensor nonZero = deviation != 0;
@@ -1568,6 +1614,90 @@ double Zico(GraphNet& net, const torch::Tensor& x, const torch::Tensor& y) {
     if (sum > 0) total += std::log(sum);
   }
   return total;
+}
+
+// Lee & Ham 2024 (AZ-NAS), from the outputs of the network's blocks (the plan's `blocks`):
+// - expressivity: per block, the features as (images x positions) rows of channels, centred; the
+//   eigenvalues s of their covariance, p = s / sum(s), entropy -sum(p log(p + 1e-8)); summed over
+//   blocks (in double precision);
+// - progressivity: the smallest increase of that entropy from a block to the next;
+// - trainability: for each block after the first, from the last back, a random +-1 gradient g_out
+//   at its output and g_in = d(output)/d(previous block's output)^T g_out (pixel-unshuffled to the
+//   output's size when the block downsamples, cut to a multiple of it); the largest singular value s of g_in^T g_out / N, and
+//   -s - 1 / (s + 1e-6) + 2; the mean over blocks. A block that is the identity of the previous one
+//   scores -inf there, as in the paper's code. The signs come from a splitmix64 hash of (seed,
+//   block, element), so an independent reference can draw the same ones.
+// - complexity (FLOPs) is counted from the IR, not here.
+struct AzNasScores {
+  double expressivity = std::numeric_limits<double>::quiet_NaN();
+  double progressivity = std::numeric_limits<double>::quiet_NaN();
+  double trainability = std::numeric_limits<double>::quiet_NaN();
+};
+
+torch::Tensor RademacherSigns(at::IntArrayRef sizes, uint64_t seed, uint64_t stream) {
+  int64_t count = 1;
+  for (int64_t size : sizes) count *= size;
+  torch::Tensor signs = torch::empty(sizes, torch::kFloat32);
+  float* out = signs.data_ptr<float>();
+  const uint64_t base = seed * 0x9E3779B97F4A7C15ULL + stream * 0xD1B54A32D192ED03ULL;
+  for (int64_t i = 0; i < count; ++i) {
+    uint64_t z = base + static_cast<uint64_t>(i);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    out[i] = (z >> 63) != 0 ? 1.0f : -1.0f;
+  }
+  return signs;
+}
+
+// Channels as columns: [N, C, H, W] -> [N*H*W, C]; [N, F] stays.
+torch::Tensor ChannelRows(const torch::Tensor& map) {
+  return map.dim() == 4 ? map.permute({0, 2, 3, 1}).reshape({-1, map.size(1)}) : map.reshape({map.size(0), -1});
+}
+
+double BlockEntropy(const torch::Tensor& block, size_t index) {
+  torch::NoGradGuard noGrad;
+  torch::Tensor rows = ChannelRows(block.detach().to(torch::kFloat64));
+  rows = rows - rows.mean(0, true);
+  torch::Tensor covariance = rows.t().mm(rows) / static_cast<double>(rows.size(0));
+  torch::Tensor eigenvalues = torch::linalg_eigvalsh(covariance, "L");
+  const double total = eigenvalues.sum().item<double>();
+  if (!(total > 0)) {
+    throw std::runtime_error("block " + std::to_string(index + 1) + "'s features are constant, so their spectrum is undefined");
+  }
+  torch::Tensor p = eigenvalues / total;
+  return (-p * torch::log(p + 1e-8)).sum().item<double>();
+}
+
+double AzTrainability(const std::vector<torch::Tensor>& blocks, uint64_t seed) {
+  double total = 0;
+  for (size_t i = blocks.size() - 1; i >= 1; --i) {
+    const torch::Tensor& out = blocks[i];
+    const torch::Tensor& in = blocks[i - 1];
+    if (out.is_same(in)) return -std::numeric_limits<double>::infinity();
+    torch::Tensor gOut = RademacherSigns(out.sizes(), seed, i).to(out.device());
+    torch::Tensor gIn = torch::autograd::grad({out}, {in}, {gOut}, /*retain_graph=*/true, /*create_graph=*/false,
+                                              /*allow_unused=*/true)[0];
+    if (!gIn.defined()) {
+      throw std::runtime_error("block " + std::to_string(i + 1) + " does not depend on block " + std::to_string(i));
+    }
+    torch::NoGradGuard noGrad;
+    if (gIn.sizes() == gOut.sizes() && torch::equal(gIn, gOut)) return -std::numeric_limits<double>::infinity();
+    if (gOut.dim() == 4 && (gIn.size(2) != gOut.size(2) || gIn.size(3) != gOut.size(3))) {
+      // A downsampling block: s x s input positions to each output position. Where the size does
+      // not divide (valid padding), the rows and columns past s times the output's are cut off.
+      const int64_t stride = gIn.size(2) / gOut.size(2);
+      if (stride < 1 || gIn.size(3) / gOut.size(3) != stride) {
+        throw std::runtime_error("block " + std::to_string(i + 1) + " does not shrink its input's height and width by one factor");
+      }
+      gIn = torch::pixel_unshuffle(gIn.slice(2, 0, stride * gOut.size(2)).slice(3, 0, stride * gOut.size(3)), stride);
+    }
+    torch::Tensor rowsIn = ChannelRows(gIn.to(torch::kFloat64)), rowsOut = ChannelRows(gOut.to(torch::kFloat64));
+    torch::Tensor product = rowsIn.t().mm(rowsOut) / static_cast<double>(rowsOut.size(0));
+    const double s = torch::linalg_svdvals(product).max().item<double>();
+    total += -s - 1.0 / (s + 1e-6) + 2.0;
+  }
+  return total / static_cast<double>(blocks.size() - 1);
 }
 
 // Chen et al. 2021 (TE-NAS): the condition number of the empirical NTK, the Gram matrix of the
@@ -1677,44 +1807,129 @@ void ProxyWorker::Execute() {
     torch::Tensor x = images_.index_select(0, index.to(images_.device())).to(device);
     torch::Tensor y = labels_.index_select(0, index.to(labels_.device())).to(device);
     const int64_t ntkCount = std::max<int64_t>(2, std::min(ntkBatchSize_, used_));
-    std::optional<ForwardFeatures> features;
-    std::optional<std::pair<double, double>> lossGradients;
 
-    for (const std::string& name : names_) {
+    // Proxies that share a pass are computed together when the first of them is asked for; that
+    // one's seconds include the shared pass, each one's own work is its own.
+    static const std::vector<std::string> kForwardGroup = {"naswot",          "swap",           "meco",
+                                                           "jacob_cov",       "az_expressivity", "az_progressivity",
+                                                           "az_trainability"};
+    static const std::vector<std::string> kGradientGroup = {"grad_norm", "snip", "zico"};
+    auto asked = [&](const std::string& name) { return std::find(names_.begin(), names_.end(), name) != names_.end(); };
+    auto inGroup = [](const std::vector<std::string>& group, const std::string& name) {
+      return std::find(group.begin(), group.end(), name) != group.end();
+    };
+    using Clock = std::chrono::steady_clock;
+    auto since = [](Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); };
+    std::map<std::string, ProxyScore> done;
+    // Scores `member` with `compute` into `done`, catching its failure.
+    auto scoreMember = [&](const std::string& member, const std::function<double()>& compute) {
       ProxyScore score;
-      score.name = name;
-      auto start = std::chrono::steady_clock::now();
+      score.name = member;
+      const auto start = Clock::now();
       try {
-        {
-          std::lock_guard<std::mutex> lock(gInitMutex);
-          torch::manual_seed(seed_);  // dropout masks
-        }
-        if (name == "grad_norm" || name == "snip") {
-          // One shared backward pass (the first of the two carries its cost).
-          if (!lossGradients) lossGradients = LossGradientProxies(net, x, y);
-          score.value = name == "grad_norm" ? lossGradients->first : lossGradients->second;
-        } else if (name == "synflow") {
-          score.value = Synflow(net, x);
-        } else if (name == "jacob_cov") {
-          score.value = JacobCov(net, x);
-        } else if (name == "naswot" || name == "swap" || name == "meco") {
-          // One shared forward pass (the first of these proxies carries its cost).
-          if (!features) features = RecordForwardFeatures(net, x);
-          score.value = name == "naswot" ? Naswot(*features) : name == "swap" ? Swap(*features) : Meco(*features);
-        } else if (name == "zico") {
-          score.value = Zico(net, x, y);
-        } else if (name == "ntk_cond") {
-          score.value = NtkCondition(net, x.slice(0, 0, ntkCount));
-        } else {
-          throw std::runtime_error("unknown proxy '" + name + "'");
-        }
+        score.value = compute();
         if (!std::isfinite(score.value)) score.failure = "the score is not finite (" + std::to_string(score.value) + ")";
       } catch (const std::exception& error) {
         score.failure = ErrorText(error);
       }
-      score.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      score.seconds = since(start);
+      done[member] = score;
+    };
+    auto failGroup = [&](const std::vector<std::string>& group, const std::string& failure) {
+      for (const std::string& member : group) {
+        if (!asked(member) || done.count(member) > 0) continue;
+        ProxyScore score;
+        score.name = member;
+        score.failure = failure;
+        done[member] = score;
+      }
+    };
+
+    for (const std::string& name : names_) {
+      if (done.count(name) > 0) {
+        scores_.push_back(done[name]);
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(gInitMutex);
+        torch::manual_seed(seed_);  // dropout masks
+      }
+      const auto start = Clock::now();
+      if (inGroup(kForwardGroup, name)) {
+        try {
+          const bool keepGraph = asked("jacob_cov") || asked("az_trainability");
+          ForwardFeatures features = RecordForwardFeatures(net, x, keepGraph);
+          const double shared = since(start);
+          if (asked("naswot")) scoreMember("naswot", [&]() { return Naswot(features); });
+          if (asked("swap")) scoreMember("swap", [&]() { return Swap(features); });
+          if (asked("meco")) scoreMember("meco", [&]() { return Meco(features); });
+          const bool az = asked("az_expressivity") || asked("az_progressivity") || asked("az_trainability");
+          if (az && features.blocks.size() < 2) {
+            failGroup({"az_expressivity", "az_progressivity", "az_trainability"},
+                      "AZ-NAS needs at least 2 blocks, the network has " + std::to_string(features.blocks.size()));
+          } else if (az) {
+            std::vector<double> entropies;
+            std::string entropyFailure;
+            const auto entropyStart = Clock::now();
+            try {
+              for (size_t b = 0; b < features.blocks.size(); ++b) entropies.push_back(BlockEntropy(features.blocks[b], b));
+            } catch (const std::exception& error) {
+              entropyFailure = ErrorText(error);
+            }
+            const double entropySeconds = since(entropyStart);
+            auto fromEntropies = [&](bool sum) {
+              if (!entropyFailure.empty()) throw std::runtime_error(entropyFailure);
+              if (sum) return std::accumulate(entropies.begin(), entropies.end(), 0.0);
+              double smallest = std::numeric_limits<double>::infinity();
+              for (size_t b = 1; b < entropies.size(); ++b) smallest = std::min(smallest, entropies[b] - entropies[b - 1]);
+              return smallest;
+            };
+            if (asked("az_expressivity")) {
+              scoreMember("az_expressivity", [&]() { return fromEntropies(true); });
+              done["az_expressivity"].seconds += entropySeconds;
+            }
+            if (asked("az_progressivity")) scoreMember("az_progressivity", [&]() { return fromEntropies(false); });
+            if (asked("az_trainability")) {
+              scoreMember("az_trainability", [&]() {
+                const double value = AzTrainability(features.blocks, seed_);
+                if (std::isinf(value)) throw std::runtime_error("a block is the identity of the block before it (AZ-NAS scores it -inf)");
+                return value;
+              });
+            }
+          }
+          if (asked("jacob_cov")) scoreMember("jacob_cov", [&]() { return JacobCov(features.input, features.output); });
+          done[name].seconds += shared;
+        } catch (const std::exception& error) {
+          failGroup(kForwardGroup, ErrorText(error));
+        }
+      } else if (inGroup(kGradientGroup, name)) {
+        try {
+          std::vector<std::array<torch::Tensor, 2>> gradients = HalfBatchGradients(net, x, y);
+          const double shared = since(start);
+          std::optional<std::pair<double, double>> normAndSnip;
+          auto gradNormAndSnip = [&]() -> const std::pair<double, double>& {
+            if (!normAndSnip) normAndSnip = GradNormAndSnip(net, gradients);
+            return *normAndSnip;
+          };
+          if (asked("grad_norm")) scoreMember("grad_norm", [&]() { return gradNormAndSnip().first; });
+          if (asked("snip")) scoreMember("snip", [&]() { return gradNormAndSnip().second; });
+          if (asked("zico")) scoreMember("zico", [&]() { return Zico(gradients); });
+          done[name].seconds += shared;
+        } catch (const std::exception& error) {
+          failGroup(kGradientGroup, ErrorText(error));
+        }
+      } else if (name == "synflow") {
+        scoreMember(name, [&]() { return Synflow(net, x); });
+      } else if (name == "ntk_cond") {
+        scoreMember(name, [&]() { return NtkCondition(net, x.slice(0, 0, ntkCount)); });
+      } else {
+        ProxyScore score;
+        score.name = name;
+        score.failure = "unknown proxy '" + name + "'";
+        done[name] = score;
+      }
       restore();
-      scores_.push_back(std::move(score));
+      scores_.push_back(done[name]);
     }
   } catch (const std::exception& error) {
     SetError(ErrorText(error));

@@ -134,6 +134,7 @@ class IrNet(nn.Module):
             else:
                 raise ValueError(f"unknown op {op}")
             values[nid] = y
+        self.values = values  # every node's output, for proxies that read inner tensors (AZ-NAS)
         return values[self.arch["output"]]
 
 

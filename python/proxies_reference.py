@@ -3,6 +3,7 @@
 Written after the published code of each proxy, independently of the native engine, so the tests
 can check the engine's scores against them on the same weights and the same batch:
 - grad_norm, snip, synflow: as in zero-cost-nas (Abdelfattah et al. 2021), per Conv2d/Linear layer;
+  grad_norm and snip with split_data = 2 (the halves' gradients accumulated);
 - jacob_cov: as in zero-cost-nas / NASWOT v1 (np.corrcoef, eigenvalues, k = 1e-5);
 - naswot: as in NASWOT (Mellor et al. 2021): hooks on the activations' inputs, K = c c' + (1-c)(1-c)',
   np.linalg.slogdet;
@@ -13,14 +14,18 @@ can check the engine's scores against them on the same weights and the same batc
 - meco: as in MeCo (Jiang et al. 2023), forward hooks (here on the Conv2d layers), the first
   sample's channel correlation matrix, its smallest eigenvalue, summed;
 - swap: as in SWAP (Peng et al. 2024), distinct activation sign patterns over the batch (np.unique).
+- az_expressivity, az_progressivity, az_trainability: as in AZ-NAS (Lee & Ham 2024), from the outputs
+  of the blocks named in the job (the cells' features), in float64; the random +-1 gradients of
+  trainability drawn from a splitmix64 hash of (seed, block, element) so both sides use the same.
 Synflow runs batch norm in eval mode (Nascent's documented choice; zero-cost-nas builds its
 NAS-Bench-201 networks without batch norm for synflow).
 
 Usage (JSON on stdin, JSON on stdout):
   {"architecture": {...}, "weights": {"name": {"shape": [...], "data": [...]}},
-   "images": [...], "input_shape": [N, C, H, W], "labels": [...]}
+   "images": [...], "input_shape": [N, C, H, W], "labels": [...], "blocks": [ids], "seed": s}
   -> {"grad_norm": x, "snip": x, "synflow": x, "jacob_cov": x, "naswot": x, "ntk_cond": x,
-      "zico": x, "meco": x, "swap": x}
+      "zico": x, "meco": x, "swap": x, "az_expressivity": x, "az_progressivity": x,
+      "az_trainability": x}
 """
 import copy
 import json
@@ -38,17 +43,23 @@ def scored_layers(net):
     return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def grad_norm(net, x, y):
+def split_backward(net, x, y, splits=2):
+    """zero-cost-nas's split_data: each split's loss backward, the gradients accumulating."""
     net.train()
     net.zero_grad()
-    F.cross_entropy(net(x), y).backward()
+    n = x.shape[0]
+    for sp in range(splits):
+        st, en = sp * n // splits, (sp + 1) * n // splits
+        F.cross_entropy(net(x[st:en]), y[st:en]).backward()
+
+
+def grad_norm(net, x, y):
+    split_backward(net, x, y)
     return float(sum(layer.weight.grad.norm() for layer in scored_layers(net)))
 
 
 def snip(net, x, y):
-    net.train()
-    net.zero_grad()
-    F.cross_entropy(net(x), y).backward()
+    split_backward(net, x, y)
     return float(sum((layer.weight.grad * layer.weight).abs().sum() for layer in scored_layers(net)))
 
 
@@ -193,6 +204,67 @@ def ntk_cond(net, x):
     return float(eigenvalues[-1] / eigenvalues[0])
 
 
+def rademacher(shape, seed, stream):
+    """+-1 from the top bit of splitmix64(seed * G + stream * H + element index), mod 2^64."""
+    count = int(np.prod(shape))
+    with np.errstate(over="ignore"):
+        base = np.uint64((seed * 0x9E3779B97F4A7C15 + stream * 0xD1B54A32D192ED03) % 2**64)
+        z = base + np.arange(count, dtype=np.uint64)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    signs = np.where((z >> np.uint64(63)) != 0, 1.0, -1.0).astype(np.float32)
+    return torch.from_numpy(signs).reshape(shape)
+
+
+def az_nas(net, x, blocks, seed):
+    """AZ-NAS (Lee & Ham 2024, compute_az_nas_score): expressivity and progressivity from the
+    eigenvalue entropy of each block's features, trainability from block-to-block gradients."""
+    net.train()
+    net(x)
+    features = [net.values[b] for b in blocks]
+    entropies = []
+    with torch.no_grad():
+        for feat in features:
+            feat = feat.detach().double()
+            b, c, h, w = feat.size()
+            feat = feat.permute(0, 2, 3, 1).contiguous().view(b * h * w, c)
+            feat = feat - feat.mean(dim=0, keepdim=True)
+            sigma = torch.mm(feat.transpose(1, 0), feat) / feat.size(0)
+            s = torch.linalg.eigvalsh(sigma)
+            p = s / s.sum()
+            entropies.append(float((-p * torch.log(p + 1e-8)).sum()))
+    entropies = np.array(entropies)
+    scores = []
+    for i in reversed(range(1, len(features))):
+        f_out, f_in = features[i], features[i - 1]
+        if f_out is f_in:
+            scores.append(-np.inf)
+            continue
+        g_out = rademacher(tuple(f_out.shape), seed, i)
+        g_in = torch.autograd.grad(outputs=f_out, inputs=f_in, grad_outputs=g_out, retain_graph=True)[0]
+        if g_out.size() == g_in.size() and torch.all(g_in == g_out):
+            scores.append(-np.inf)
+            continue
+        if g_out.size(2) != g_in.size(2) or g_out.size(3) != g_in.size(3):
+            # Nascent's extension for sizes that do not divide (valid padding): cut to a multiple.
+            stride = g_in.size(2) // g_out.size(2)
+            g_in = g_in[:, :, : stride * g_out.size(2), : stride * g_out.size(3)]
+            g_in = nn.PixelUnshuffle(stride)(g_in)
+        bo, co, ho, wo = g_out.size()
+        bi, ci, hi, wi = g_in.size()
+        g_out = g_out.double().permute(0, 2, 3, 1).contiguous().view(bo * ho * wo, co)
+        g_in = g_in.double().permute(0, 2, 3, 1).contiguous().view(bi * hi * wi, ci)
+        mat = torch.mm(g_in.transpose(1, 0), g_out) / (bo * ho * wo)
+        s = torch.linalg.svdvals(mat).max().item()
+        scores.append(-s - 1 / (s + 1e-6) + 2)
+    return {
+        "az_expressivity": float(np.sum(entropies)),
+        "az_progressivity": float(np.min(entropies[1:] - entropies[:-1])),
+        "az_trainability": float(np.mean(scores)),
+    }
+
+
 def main():
     job = json.load(sys.stdin)
     net = nascent_ir.IrNet(job["architecture"])
@@ -214,6 +286,7 @@ def main():
         "zico": zico(fresh(), x, y),
         "meco": meco(fresh(), x),
         "swap": swap(fresh(), x),
+        **az_nas(fresh(), x, job["blocks"], job["seed"]),
     }
     json.dump(out, sys.stdout)
 

@@ -1,13 +1,16 @@
 /**
  * Every training-free proxy on a fixed random sample of NAS-Bench-201 cells, with CIFAR-10
  * images: Spearman and Kendall against the table's 12-epoch validation and 200-epoch test
- * accuracy, the cost per cell, and parameters and FLOPs as baselines; two fixed (not fitted)
- * rank votes.
+ * accuracy, the cost per cell, and parameters and FLOPs as baselines; fixed (not fitted) rank
+ * votes and log-rank aggregations, AZ-NAS's among them.
  *
  *   node dist/bench/nb201-proxies/run.js [--table ../shared/data/nas-bench-201/nb201-cifar10.csv]
  *     [--data ../shared/data/cifar-10] [--cells 1000] [--seed 1] [--init kaiming] [--threads 2]
+ *     [--proxies synflow,naswot,...]         (default: all)
+ *     [--part 1/2]                           (every 2nd cell of the sample from the 1st: run the
+ *                                             parts side by side, one thread each)
  *     [--out nb201-proxies.jsonl]            (one line per cell, written as it goes)
- *   node dist/bench/nb201-proxies/run.js --summarize nb201-proxies.jsonl   (a partial file too)
+ *   node dist/bench/nb201-proxies/run.js --summarize a.jsonl[,b.jsonl]   (partial files too)
  *
  * The sample is drawn from the connected cells (a cell with no path from input to output has no
  * network to score); the table's own order and the seed fix it.
@@ -16,9 +19,12 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { WeightInit } from '../../src/engine/engine.js';
 import {
+  AZ_NAS_COMPONENTS,
   PROXY_NAMES,
+  checkProxyNames,
   type ProxyName,
   computeProxies,
+  logRankAggregate,
   prepareProxyImages,
   rankVote,
   rankableScores,
@@ -36,6 +42,8 @@ const { values } = parseArgs({
     init: { type: 'string', default: 'kaiming' },
     threads: { type: 'string', default: '2' },
     out: { type: 'string', default: 'nb201-proxies.jsonl' },
+    proxies: { type: 'string' },
+    part: { type: 'string', default: '1/1' },
     summarize: { type: 'string' },
   },
 });
@@ -56,6 +64,22 @@ const VOTES: Record<string, readonly ProxyName[]> = {
   'vote: zico, meco, swap, synflow, naswot': ['zico', 'meco', 'swap', 'synflow', 'naswot'],
 };
 
+/**
+ * Log-rank aggregations (AZ-NAS's sum of log(rank / n)), fixed before the 1,000-cell run: the
+ * paper's four components, and those beside the proxies the literature puts highest on this
+ * benchmark (MeCo, SWAP, ZiCo, synflow).
+ */
+const LOG_RANK_AGGREGATES: Record<string, readonly ProxyName[]> = {
+  'AZ-NAS: expressivity, progressivity, trainability, flops (log-rank)': AZ_NAS_COMPONENTS,
+  'log-rank: AZ-NAS components, meco, swap, zico, synflow': [
+    ...AZ_NAS_COMPONENTS,
+    'meco',
+    'swap',
+    'zico',
+    'synflow',
+  ],
+};
+
 function summarize(records: readonly CellRecord[]): string {
   const val = records.map((r) => r.val);
   const test = records.map((r) => r.test);
@@ -71,15 +95,31 @@ function summarize(records: readonly CellRecord[]): string {
       `| ${label} | ${fmt(spearman(scores, test))} | ${fmt(kendall(scores, test))} | ${fmt(spearman(scores, val))} | ${fmt(kendall(scores, val))} | ${failures} | ${seconds} |`,
     );
   for (const name of PROXY_NAMES) {
+    if (!records.some((r) => name in r.scores)) continue;
     const raw = records.map((r) => r.scores[name]);
     const failures = raw.filter((v) => v === null || v === undefined || !Number.isFinite(v)).length;
     const seconds = median(records.map((r) => r.proxySeconds[name] ?? 0));
     row(name, rankableScores(name, raw), failures, seconds === undefined ? '' : seconds.toFixed(3));
   }
+  const measured = (names: readonly ProxyName[]) =>
+    names.every((name) => records.some((r) => name in r.scores));
   for (const [label, names] of Object.entries(VOTES)) {
+    if (!measured(names)) continue;
     row(
       label,
       rankVote(
+        records.map((r) => r.scores),
+        names,
+      ),
+      0,
+      '',
+    );
+  }
+  for (const [label, names] of Object.entries(LOG_RANK_AGGREGATES)) {
+    if (!measured(names)) continue;
+    row(
+      label,
+      logRankAggregate(
         records.map((r) => r.scores),
         names,
       ),
@@ -91,8 +131,9 @@ function summarize(records: readonly CellRecord[]): string {
 }
 
 if (values.summarize) {
-  const records = readFileSync(values.summarize, 'utf8')
-    .split('\n')
+  const records = values.summarize
+    .split(',')
+    .flatMap((file) => readFileSync(file, 'utf8').split('\n'))
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as CellRecord);
   process.stdout.write(`${summarize(records)}\n`);
@@ -133,9 +174,16 @@ const compilable = rows.filter((row) => {
     return false;
   }
 });
+const partMatch = /^(\d+)\/(\d+)$/.exec(values.part as string);
+const [part, parts] = partMatch ? [Number(partMatch[1]), Number(partMatch[2])] : [0, 0];
+if (!(parts >= 1 && part >= 1 && part <= parts)) {
+  throw new Error(`--part must be i/n with 1 <= i <= n, got ${values.part}`);
+}
+const names = values.proxies ? checkProxyNames(values.proxies.split(',')) : PROXY_NAMES;
 const sample = new Random(Number(values.seed))
   .shuffle([...compilable])
-  .slice(0, Number(values.cells));
+  .slice(0, Number(values.cells))
+  .filter((_, at) => at % parts === part - 1);
 const seed = Number(values.seed);
 const data = await prepareProxyImages('cifar10', {
   dataDir: values.data as string,
@@ -148,7 +196,7 @@ for (const [at, row] of sample.entries()) {
   const started = performance.now();
   const architecture = space.compile(space.parse(row.arch), target);
   const scores = await computeProxies(architecture, data.train, {
-    names: PROXY_NAMES,
+    names,
     init: values.init as WeightInit,
     seed,
     threads: Number(values.threads),
@@ -156,8 +204,8 @@ for (const [at, row] of sample.entries()) {
   const record: CellRecord = {
     ...row,
     seconds: (performance.now() - started) / 1000,
-    scores: Object.fromEntries(PROXY_NAMES.map((name) => [name, scores[name]?.value ?? null])),
-    proxySeconds: Object.fromEntries(PROXY_NAMES.map((name) => [name, scores[name]?.seconds ?? 0])),
+    scores: Object.fromEntries(names.map((name) => [name, scores[name]?.value ?? null])),
+    proxySeconds: Object.fromEntries(names.map((name) => [name, scores[name]?.seconds ?? 0])),
   };
   records.push(record);
   appendFileSync(values.out as string, `${JSON.stringify(record)}\n`);

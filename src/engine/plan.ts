@@ -2,7 +2,7 @@
  * Lowers the IR to the engine plan the native addon builds from: nodes referenced by index, with
  * channel counts and paddings resolved by shape inference, so the C++ side does no inference.
  */
-import { type Architecture, analyzeArchitecture } from '../space/ir.js';
+import { type Architecture, analyzeArchitecture, blockOutputs } from '../space/ir.js';
 
 export type PlanNode =
   | { op: 'input'; name: string; inputs: number[] }
@@ -48,6 +48,8 @@ export type PlanNode =
 export interface EnginePlan {
   readonly nodes: PlanNode[];
   readonly output: number;
+  /** The nodes that end the network's blocks, in order ({@link blockOutputs}): AZ-NAS reads them. */
+  readonly blocks: number[];
 }
 
 export function lowerToPlan(arch: Architecture): EnginePlan {
@@ -108,5 +110,9 @@ export function lowerToPlan(arch: Architecture): EnginePlan {
         return { op: node.op, name, inputs };
     }
   });
-  return { nodes, output: index.get(arch.output) as number };
+  return {
+    nodes,
+    output: index.get(arch.output) as number,
+    blocks: blockOutputs(arch).map((id) => index.get(id) as number),
+  };
 }

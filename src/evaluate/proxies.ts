@@ -34,14 +34,14 @@ export const PROXIES = {
     direction: 'maximize',
     engine: true,
     description:
-      'sum over conv and dense layers of the L2 norm of the cross-entropy gradient on the batch',
+      "sum over conv and dense layers of the L2 norm of the cross-entropy gradient, accumulated over the batch's two halves (zero-cost-nas with split_data 2; the halves are ZiCo's)",
   },
   snip: {
     name: 'snip',
     direction: 'maximize',
     engine: true,
     description:
-      'sum of |w * dL/dw| over conv and dense weights for the cross-entropy loss on the batch (Lee et al. 2019)',
+      "sum of |w * dL/dw| over conv and dense weights for the cross-entropy loss, accumulated over the batch's two halves (Lee et al. 2019; zero-cost-nas with split_data 2)",
   },
   jacob_cov: {
     name: 'jacob_cov',
@@ -85,6 +85,27 @@ export const PROXIES = {
     description:
       'sample-wise activation patterns: the number of distinct patterns, over the batch, of which samples make each activation input positive (Peng et al. 2024)',
   },
+  az_expressivity: {
+    name: 'az_expressivity',
+    direction: 'maximize',
+    engine: true,
+    description:
+      "AZ-NAS's expressivity (Lee & Ham 2024): per block output, the entropy of the normalised eigenvalues of the channels' covariance over images and positions; summed over blocks",
+  },
+  az_progressivity: {
+    name: 'az_progressivity',
+    direction: 'maximize',
+    engine: true,
+    description:
+      "AZ-NAS's progressivity: the smallest increase of that entropy from one block's output to the next",
+  },
+  az_trainability: {
+    name: 'az_trainability',
+    direction: 'maximize',
+    engine: true,
+    description:
+      "AZ-NAS's trainability: per block, the largest singular value s of its Jacobian's channel map estimated with random +-1 output gradients, scored -s - 1/s + 2 (best at s = 1); the mean over blocks",
+  },
   params: {
     name: 'params',
     direction: 'maximize',
@@ -103,6 +124,16 @@ export type ProxyName = keyof typeof PROXIES;
 export const PROXY_NAMES = Object.keys(PROXIES) as ProxyName[];
 /** The proxies the engine computes (not the IR's counts). */
 export const ENGINE_PROXY_NAMES = PROXY_NAMES.filter((name) => PROXIES[name].engine);
+/**
+ * AZ-NAS's components (Lee & Ham 2024): the three engine scores and the IR's FLOPs as its
+ * complexity; {@link logRankAggregate} combines them.
+ */
+export const AZ_NAS_COMPONENTS: readonly ProxyName[] = [
+  'az_expressivity',
+  'az_progressivity',
+  'az_trainability',
+  'flops',
+];
 /** The defaults: one mini-batch of 64 images, the NTK on its first 32. */
 export const DEFAULT_PROXY_BATCH = 64;
 export const DEFAULT_NTK_BATCH = 32;
@@ -254,4 +285,31 @@ export function rankVote(
     });
   }
   return votes.map((sum) => sum / names.length / rows.length);
+}
+
+/**
+ * AZ-NAS's non-linear rank aggregation over a set of architectures: each proxy ranks the set
+ * (1 = worst, ties share their mean rank, failures last) and an architecture scores
+ * sum over proxies of log(rank / set size). Higher is better; a low rank on any one proxy costs
+ * much more than a high rank gains, so it favours networks good on every component. Relative to
+ * the set, like {@link rankVote}; nothing in it is fitted.
+ */
+export function logRankAggregate(
+  rows: readonly Partial<Record<ProxyName, number | null>>[],
+  names: readonly ProxyName[],
+): number[] {
+  if (names.length === 0) throw new Error('a rank aggregation needs at least one proxy');
+  const scores = new Array<number>(rows.length).fill(0);
+  for (const name of names) {
+    const ranks = averageRanks(
+      rankableScores(
+        name,
+        rows.map((row) => row[name]),
+      ),
+    );
+    ranks.forEach((rank, index) => {
+      scores[index] = (scores[index] as number) + Math.log(rank / rows.length);
+    });
+  }
+  return scores;
 }

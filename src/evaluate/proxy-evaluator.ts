@@ -26,7 +26,8 @@ export class ProxyEvaluator implements CandidateEvaluator {
     private readonly batchSize = DEFAULT_PROXY_BATCH,
   ) {
     this.description = `training-free proxies on a batch of ${batchSize} images (no training)`;
-    this.identity = { evaluator: 'proxies', batchSize };
+    // definitions 2: grad_norm and snip accumulate the two halves' gradients; AZ-NAS added.
+    this.identity = { evaluator: 'proxies', batchSize, definitions: 2 };
   }
 
   async evaluate(request: EvaluationRequest): Promise<CandidateResult> {

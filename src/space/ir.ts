@@ -95,6 +95,14 @@ export const architectureSchema = z.object({
   input: z.object({ channels: positiveInt, height: positiveInt, width: positiveInt }),
   nodes: z.array(irNodeSchema).min(2),
   output: id,
+  /**
+   * The feature maps that end the network's blocks (a cell, a reduction, a stage), in network
+   * order; an id may repeat where a block is the identity and ends on its input. Optional: it only
+   * tells block-level proxies (AZ-NAS) where the blocks are and changes nothing the network computes.
+   * Without it, {@link blockOutputs} takes the maps every path from the input to the output goes
+   * through.
+   */
+  blocks: z.array(id).optional(),
 });
 export type Architecture = z.infer<typeof architectureSchema>;
 export type InputShape = Architecture['input'];
@@ -432,7 +440,68 @@ export function analyzeArchitecture(arch: Architecture): ArchitectureSummary {
       `output ${arch.output} must be a flat vector of class scores, got ${formatShape(outputShape)}`,
     );
   }
+  if (arch.blocks) checkBlocks(arch, shapes);
   const sum = (key: 'params' | 'flops' | 'macs'): number =>
     layers.reduce((total, layer) => total + layer[key], 0);
   return { layers, params: sum('params'), flops: sum('flops'), macs: sum('macs'), outputShape };
+}
+
+/** Every declared block names a feature map, in network order. */
+function checkBlocks(arch: Architecture, shapes: ReadonlyMap<string, TensorShape>): void {
+  const position = new Map(arch.nodes.map((node, index) => [node.id, index]));
+  let previous = 0;
+  for (const [at, block] of (arch.blocks ?? []).entries()) {
+    const index = position.get(block);
+    if (index === undefined) throw new ArchitectureError(`blocks[${at}]: "${block}" is not a node`);
+    const shape = shapes.get(block);
+    if (shape?.kind !== 'map') {
+      throw new ArchitectureError(
+        `blocks[${at}]: "${block}" is ${shape ? `a flat vector of ${formatShape(shape)}` : 'not a tensor'}, and a block ends on a feature map`,
+      );
+    }
+    if (index < previous) {
+      throw new ArchitectureError(
+        `blocks[${at}]: "${block}" comes before the block listed ahead of it; list blocks in network order`,
+      );
+    }
+    previous = index;
+  }
+}
+
+/**
+ * The ids of the feature maps that end the network's blocks, in order: the architecture's own
+ * `blocks` when it declares them; otherwise every feature map (the input aside) that all paths from
+ * the input to the output pass through, so each is a point where the network narrows to one tensor.
+ */
+export function blockOutputs(arch: Architecture): string[] {
+  if (arch.blocks) return [...arch.blocks];
+  const summary = analyzeArchitecture(arch);
+  const consumers = new Map<string, string[]>(arch.nodes.map((node) => [node.id, []]));
+  for (const node of arch.nodes) {
+    for (const input of node.inputs) consumers.get(input)?.push(node.id);
+  }
+  const inputId = arch.nodes[0]?.id as string;
+  /** Whether the output can be reached from the input without passing through `removed`. */
+  const reachesOutput = (removed: string): boolean => {
+    const seen = new Set<string>([inputId]);
+    const stack = [inputId];
+    while (stack.length > 0) {
+      const id = stack.pop() as string;
+      if (id === arch.output) return true;
+      for (const next of consumers.get(id) ?? []) {
+        if (next === removed || seen.has(next)) continue;
+        seen.add(next);
+        stack.push(next);
+      }
+    }
+    return false;
+  };
+  return arch.nodes
+    .filter(
+      (node, index) =>
+        index > 0 &&
+        summary.layers[index]?.outputShape.kind === 'map' &&
+        !reachesOutput(node.id),
+    )
+    .map((node) => node.id);
 }

@@ -11,11 +11,13 @@ import {
   PROXY_NAMES,
   checkProxyNames,
   computeProxies,
+  logRankAggregate,
   orientedScore,
   rankVote,
 } from '../../src/evaluate/proxies.js';
+import { CellSpace } from '../../src/space/cells/index.js';
 import { genomeToArchitecture } from '../../src/space/genome.js';
-import type { Architecture } from '../../src/space/ir.js';
+import { type Architecture, blockOutputs } from '../../src/space/ir.js';
 import { conv, syntheticImages } from '../helpers.js';
 
 const input = { channels: 1, height: 12, width: 12 };
@@ -40,11 +42,57 @@ const withBatchNorm: Architecture = {
   output: 'fc',
 };
 
+/** A small NAS-Bench-201 network (4 channels, one cell a stage): its blocks are declared. */
+const cells = new CellSpace({ channels: 4, cellsPerStage: 1 });
+const cell = (text: string): Architecture =>
+  cells.compile(cells.parse(text), { input, classes: 4 });
+
 const ARCHITECTURES: Record<string, Architecture> = {
   'genome, relu': genome('NC 8 3 relu;RC 8 3 relu;RC 12 3 relu;FL relu;'),
   'genome, mixed activations': genome('NC 4 2 sigmoid;RC 6 3 swish;RC 6 3 tanh;FL leaky_relu;'),
   'layers with batch norm and a skip': withBatchNorm,
+  'NAS-Bench-201 cells': cell(
+    '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|',
+  ),
 };
+
+/** The reference's scores for a network's weights on the batch the engine drew. */
+function referenceScores(
+  arch: Architecture,
+  network: Network,
+  source: ReturnType<typeof syntheticImages>,
+  batchOrder: readonly number[],
+): Record<string, number> {
+  const count = batchOrder.length;
+  const pixels = source.images.length / source.labels.length;
+  const weights: Record<string, { shape: readonly number[]; data: number[] }> = {};
+  for (const [key, tensor] of Object.entries(network.getWeights()))
+    weights[key] = { shape: tensor.shape, data: Array.from(tensor.data) };
+  const python = spawnSync('/usr/bin/python3', ['proxies_reference.py'], {
+    input: JSON.stringify({
+      architecture: arch,
+      weights,
+      images: batchOrder.flatMap((row) =>
+        Array.from(source.images.subarray(row * pixels, (row + 1) * pixels), (v) => v / 255),
+      ),
+      input_shape: [count, 1, 12, 12],
+      labels: batchOrder.map((row) => source.labels[row] as number),
+      blocks: blockOutputs(arch),
+      seed: 1,
+    }),
+    encoding: 'utf8',
+    cwd: 'python',
+  });
+  expect(python.status, python.stderr).toBe(0);
+  // Python's json writes -inf as a bare -Infinity token, which is not JSON.
+  const text = python.stdout.replace(/-Infinity/g, '"-Infinity"');
+  return Object.fromEntries(
+    Object.entries(JSON.parse(text) as Record<string, number | string>).map(([key, value]) => [
+      key,
+      value === '-Infinity' ? -Infinity : (value as number),
+    ]),
+  );
+}
 
 const BATCH = 16;
 const images = syntheticImages(BATCH, { size: 12, classes: 4, seed: 3 });
@@ -70,32 +118,11 @@ describe('training-free proxies', () => {
       expect([...result.batchOrder].sort((a, b) => a - b)).toEqual(
         Array.from({ length: BATCH }, (_, index) => index),
       );
-      const pixels = images.images.length / BATCH;
-      const orderedImages = result.batchOrder.flatMap((row) =>
-        Array.from(images.images.subarray(row * pixels, (row + 1) * pixels), (v) => v / 255),
-      );
-      const orderedLabels = result.batchOrder.map((row) => images.labels[row] as number);
       // Proxies leave the network as they found it (synflow takes absolute values, in double).
       const after = network.getWeights();
       for (const [key, tensor] of Object.entries(before))
         expect(Array.from(after[key]?.data ?? [])).toEqual(Array.from(tensor.data));
-
-      const weights: Record<string, { shape: readonly number[]; data: number[] }> = {};
-      for (const [key, tensor] of Object.entries(before))
-        weights[key] = { shape: tensor.shape, data: Array.from(tensor.data) };
-      const python = spawnSync('/usr/bin/python3', ['proxies_reference.py'], {
-        input: JSON.stringify({
-          architecture: arch,
-          weights,
-          images: orderedImages,
-          input_shape: [BATCH, 1, 12, 12],
-          labels: orderedLabels,
-        }),
-        encoding: 'utf8',
-        cwd: 'python',
-      });
-      expect(python.status, python.stderr).toBe(0);
-      const reference = JSON.parse(python.stdout) as Record<string, number>;
+      const reference = referenceScores(arch, network, images, result.batchOrder);
       for (const proxy of ENGINE_PROXY_NAMES) {
         const ours = result.scores[proxy];
         expect(ours?.failure, `${proxy}: ${ours?.failure}`).toBeUndefined();
@@ -127,25 +154,7 @@ describe('training-free proxies', () => {
       seed: 1,
       threads: 1,
     });
-    const pixels = many.images.length / count;
-    const weights: Record<string, { shape: readonly number[]; data: number[] }> = {};
-    for (const [key, tensor] of Object.entries(network.getWeights()))
-      weights[key] = { shape: tensor.shape, data: Array.from(tensor.data) };
-    const python = spawnSync('/usr/bin/python3', ['proxies_reference.py'], {
-      input: JSON.stringify({
-        architecture: arch,
-        weights,
-        images: result.batchOrder.flatMap((row) =>
-          Array.from(many.images.subarray(row * pixels, (row + 1) * pixels), (v) => v / 255),
-        ),
-        input_shape: [count, 1, 12, 12],
-        labels: result.batchOrder.map((row) => many.labels[row] as number),
-      }),
-      encoding: 'utf8',
-      cwd: 'python',
-    });
-    expect(python.status, python.stderr).toBe(0);
-    const reference = JSON.parse(python.stdout) as Record<string, number>;
+    const reference = referenceScores(arch, network, many, result.batchOrder);
     expect(result.scores.swap?.value).toBe(reference.swap);
     const naswot = result.scores.naswot?.value as number;
     expect(Math.abs(naswot - (reference.naswot as number))).toBeLessThan(1e-6 * Math.abs(naswot));
@@ -161,11 +170,46 @@ describe('training-free proxies', () => {
         seed: 1,
         threads: 1,
       });
-    const together = await score(['naswot', 'grad_norm', 'swap', 'snip', 'meco', 'zico']);
-    for (const name of ['swap', 'snip', 'meco', 'naswot', 'grad_norm', 'zico']) {
+    const shared = [
+      'naswot',
+      'grad_norm',
+      'swap',
+      'snip',
+      'meco',
+      'zico',
+      'jacob_cov',
+      'az_expressivity',
+      'az_progressivity',
+      'az_trainability',
+    ];
+    const together = await score(shared);
+    for (const name of shared) {
       const alone = await score([name]);
       expect(alone.scores[name]?.value, name).toBe(together.scores[name]?.value);
     }
+  });
+
+  it("scores AZ-NAS's trainability of a network with an identity block as a failure, where the reference gives -inf", async () => {
+    // Every cell a single skip: each cell's output is its input, so blocks repeat.
+    const arch = cell('|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|');
+    expect(blockOutputs(arch)).toEqual(['stem_bn', 'stem_bn', 'r1_add', 'r1_add', 'r2_add', 'r2_add']);
+    const network = Network.build(arch, { init: 'glorot', seed: 4 });
+    const result = await network.proxies(TensorData.fromImages(images), {
+      names: ['az_trainability', 'az_expressivity', 'az_progressivity'],
+      batchSize: BATCH,
+      seed: 1,
+      threads: 1,
+    });
+    expect(result.scores.az_trainability?.value).toBeNull();
+    expect(result.scores.az_trainability?.failure).toMatch(/identity/);
+    // Repeated blocks add their entropy twice and make the smallest increase 0.
+    expect(result.scores.az_progressivity?.value).toBeLessThanOrEqual(0);
+    const reference = referenceScores(arch, network, images, result.batchOrder);
+    expect(reference.az_trainability).toBe(-Infinity);
+    const expressivity = result.scores.az_expressivity?.value as number;
+    expect(Math.abs(expressivity - (reference.az_expressivity as number))).toBeLessThan(
+      1e-6 * Math.abs(expressivity),
+    );
   });
 
   it('is deterministic for a seed, and another seed draws another batch', async () => {
@@ -227,5 +271,23 @@ describe('training-free proxies', () => {
       (2 + 1) / 2 / 3,
     ]);
     expect(() => rankVote(rows, [])).toThrow(/at least one proxy/);
+  });
+
+  it("aggregates ranks as AZ-NAS does: the sum of log(rank / n)", () => {
+    const rows = [
+      { az_expressivity: 1, flops: 30 },
+      { az_expressivity: 3, flops: 10 },
+      { az_expressivity: 2, flops: null },
+    ];
+    // expressivity ranks 1, 3, 2; flops (maximize) 3, 2, failure 1.
+    const expected = [
+      Math.log(1 / 3) + Math.log(3 / 3),
+      Math.log(3 / 3) + Math.log(2 / 3),
+      Math.log(2 / 3) + Math.log(1 / 3),
+    ];
+    logRankAggregate(rows, ['az_expressivity', 'flops']).forEach((value, index) =>
+      expect(value).toBeCloseTo(expected[index] as number, 12),
+    );
+    expect(() => logRankAggregate(rows, [])).toThrow(/at least one proxy/);
   });
 });

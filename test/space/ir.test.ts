@@ -5,6 +5,7 @@ import {
   ArchitectureError,
   type IrNode,
   analyzeArchitecture,
+  blockOutputs,
   parseArchitecture,
 } from '../../src/space/ir.js';
 
@@ -102,5 +103,30 @@ describe('IR shape inference and counts', () => {
     const badId = JSON.parse(JSON.stringify(good));
     badId.nodes[1].id = '1bad';
     expect(() => parseArchitecture(badId)).toThrow(/node ids start with a letter/);
+  });
+
+  it('finds the blocks of an undeclared network where every path narrows to one map, and checks declared ones', () => {
+    const residual = arch([
+      conv('c1', 'x', 4, 3),
+      { id: 'bn', op: 'batchnorm', inputs: ['c1'] },
+      { id: 'r', op: 'activation', inputs: ['bn'], fn: 'relu' },
+      conv('c2', 'r', 4, 3),
+      { id: 'sum', op: 'add', inputs: ['c2', 'r'] },
+      { id: 'mp', op: 'maxpool2d', inputs: ['sum'], kernel: 2, stride: 2, padding: 'valid' },
+      { id: 'flat', op: 'flatten', inputs: ['mp'] },
+      { id: 'fc', op: 'dense', inputs: ['flat'], units: 3, bias: true },
+    ]);
+    // c2 is bypassed by the skip; flat vectors end no block.
+    expect(blockOutputs(residual)).toEqual(['c1', 'bn', 'r', 'sum', 'mp']);
+    expect(blockOutputs({ ...residual, blocks: ['r', 'r', 'mp'] })).toEqual(['r', 'r', 'mp']);
+    expect(() => analyzeArchitecture({ ...residual, blocks: ['r', 'nowhere'] })).toThrow(
+      /blocks\[1\]: "nowhere" is not a node/,
+    );
+    expect(() => analyzeArchitecture({ ...residual, blocks: ['flat'] })).toThrow(
+      /blocks\[0\]: "flat" is a flat vector/,
+    );
+    expect(() => analyzeArchitecture({ ...residual, blocks: ['sum', 'r'] })).toThrow(
+      /list blocks in network order/,
+    );
   });
 });

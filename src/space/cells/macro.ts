@@ -228,9 +228,14 @@ function buildMacroNetwork(
   const graph = new GraphBuilder();
   const stem = graph.batchnorm('stem_bn', graph.conv('stem_conv', 'input', macro.channels, 3, 1));
   let current = stem;
+  // The stem, every cell and every reduction end a block (AZ-NAS's cell features).
+  const blocks = [stem];
   for (let stage = 1; stage <= STAGES; stage += 1) {
     const filters = macro.channels * 2 ** (stage - 1);
-    if (stage > 1) current = graph.reduction(`r${stage - 1}`, current, filters);
+    if (stage > 1) {
+      current = graph.reduction(`r${stage - 1}`, current, filters);
+      blocks.push(current);
+    }
     for (let cell = 1; cell <= macro.cellsPerStage; cell += 1) {
       const prefix = `s${stage}c${cell}`;
       const input = current;
@@ -243,6 +248,7 @@ function buildMacroNetwork(
         );
         current = graph.mix(`${prefix}_mix`, outputs);
       }
+      blocks.push(current);
     }
   }
   const head = graph.relu('head_relu', graph.batchnorm('head_bn', current));
@@ -254,7 +260,13 @@ function buildMacroNetwork(
     units: target.classes,
     bias: true,
   });
-  return { format: IR_FORMAT, input: { ...target.input }, nodes: graph.nodes, output: 'head_fc' };
+  return {
+    format: IR_FORMAT,
+    input: { ...target.input },
+    nodes: graph.nodes,
+    output: 'head_fc',
+    blocks,
+  };
 }
 
 /** Throws a {@link CellCompileError} unless the input size survives the two reductions. */
