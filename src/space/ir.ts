@@ -499,9 +499,7 @@ export function blockOutputs(arch: Architecture): string[] {
   return arch.nodes
     .filter(
       (node, index) =>
-        index > 0 &&
-        summary.layers[index]?.outputShape.kind === 'map' &&
-        !reachesOutput(node.id),
+        index > 0 && summary.layers[index]?.outputShape.kind === 'map' && !reachesOutput(node.id),
     )
     .map((node) => node.id);
 }

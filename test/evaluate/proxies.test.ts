@@ -192,7 +192,14 @@ describe('training-free proxies', () => {
   it("scores AZ-NAS's trainability of a network with an identity block as a failure, where the reference gives -inf", async () => {
     // Every cell a single skip: each cell's output is its input, so blocks repeat.
     const arch = cell('|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|');
-    expect(blockOutputs(arch)).toEqual(['stem_bn', 'stem_bn', 'r1_add', 'r1_add', 'r2_add', 'r2_add']);
+    expect(blockOutputs(arch)).toEqual([
+      'stem_bn',
+      'stem_bn',
+      'r1_add',
+      'r1_add',
+      'r2_add',
+      'r2_add',
+    ]);
     const network = Network.build(arch, { init: 'glorot', seed: 4 });
     const result = await network.proxies(TensorData.fromImages(images), {
       names: ['az_trainability', 'az_expressivity', 'az_progressivity'],
@@ -273,7 +280,7 @@ describe('training-free proxies', () => {
     expect(() => rankVote(rows, [])).toThrow(/at least one proxy/);
   });
 
-  it("aggregates ranks as AZ-NAS does: the sum of log(rank / n)", () => {
+  it('aggregates ranks as AZ-NAS does: the sum of log(rank / n)', () => {
     const rows = [
       { az_expressivity: 1, flops: 30 },
       { az_expressivity: 3, flops: 10 },
