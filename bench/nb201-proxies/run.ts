@@ -58,27 +58,40 @@ interface CellRecord {
   readonly proxySeconds: Partial<Record<ProxyName, number>>;
 }
 
-/** Fixed before any measurement: the zero-cost-nas vote, and the new proxies beside it. */
-const VOTES: Record<string, readonly ProxyName[]> = {
-  'vote: synflow, jacob_cov, naswot': ['synflow', 'jacob_cov', 'naswot'],
-  'vote: zico, meco, swap, synflow, naswot': ['zico', 'meco', 'swap', 'synflow', 'naswot'],
-};
+type Rows = readonly Partial<Record<ProxyName, number | null>>[];
 
 /**
- * Log-rank aggregations (AZ-NAS's sum of log(rank / n)), fixed before the 1,000-cell run: the
- * paper's four components, and those beside the proxies the literature puts highest on this
- * benchmark (MeCo, SWAP, ZiCo, synflow).
+ * Aggregates of several proxies, none fitted: the zero-cost-nas rank vote and one of the new
+ * proxies, fixed before any measurement; log-rank aggregations (AZ-NAS's sum of log(rank / n)),
+ * fixed before the 1,000-cell run (after a 20-cell trial): the paper's four components, and those
+ * beside the proxies the literature puts highest on this benchmark (MeCo, SWAP, ZiCo, synflow).
  */
-const LOG_RANK_AGGREGATES: Record<string, readonly ProxyName[]> = {
-  'AZ-NAS: expressivity, progressivity, trainability, flops (log-rank)': AZ_NAS_COMPONENTS,
-  'log-rank: AZ-NAS components, meco, swap, zico, synflow': [
-    ...AZ_NAS_COMPONENTS,
-    'meco',
-    'swap',
-    'zico',
-    'synflow',
-  ],
-};
+const AGGREGATES: readonly {
+  readonly label: string;
+  readonly names: readonly ProxyName[];
+  readonly combine: (rows: Rows, names: readonly ProxyName[]) => number[];
+}[] = [
+  {
+    label: 'vote: synflow, jacob_cov, naswot',
+    names: ['synflow', 'jacob_cov', 'naswot'],
+    combine: rankVote,
+  },
+  {
+    label: 'vote: zico, meco, swap, synflow, naswot',
+    names: ['zico', 'meco', 'swap', 'synflow', 'naswot'],
+    combine: rankVote,
+  },
+  {
+    label: 'AZ-NAS: expressivity, progressivity, trainability, flops (log-rank)',
+    names: AZ_NAS_COMPONENTS,
+    combine: logRankAggregate,
+  },
+  {
+    label: 'log-rank: AZ-NAS components, meco, swap, zico, synflow',
+    names: [...AZ_NAS_COMPONENTS, 'meco', 'swap', 'zico', 'synflow'],
+    combine: logRankAggregate,
+  },
+];
 
 function summarize(records: readonly CellRecord[]): string {
   const val = records.map((r) => r.val);
@@ -103,23 +116,11 @@ function summarize(records: readonly CellRecord[]): string {
   }
   const measured = (names: readonly ProxyName[]) =>
     names.every((name) => records.some((r) => name in r.scores));
-  for (const [label, names] of Object.entries(VOTES)) {
+  for (const { label, names, combine } of AGGREGATES) {
     if (!measured(names)) continue;
     row(
       label,
-      rankVote(
-        records.map((r) => r.scores),
-        names,
-      ),
-      0,
-      '',
-    );
-  }
-  for (const [label, names] of Object.entries(LOG_RANK_AGGREGATES)) {
-    if (!measured(names)) continue;
-    row(
-      label,
-      logRankAggregate(
+      combine(
         records.map((r) => r.scores),
         names,
       ),

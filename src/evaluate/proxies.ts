@@ -271,8 +271,16 @@ export function rankVote(
   names: readonly ProxyName[],
 ): number[] {
   if (names.length === 0) throw new Error('a rank vote needs at least one proxy');
-  const votes = new Array<number>(rows.length).fill(0);
-  if (rows.length === 0) return votes;
+  return sumOverProxies(rows, names, (rank) => rank).map((sum) => sum / names.length / rows.length);
+}
+
+/** For each row, the sum over `names` of `term` of the row's rank by that proxy (1 = worst). */
+function sumOverProxies(
+  rows: readonly Partial<Record<ProxyName, number | null>>[],
+  names: readonly ProxyName[],
+  term: (rank: number) => number,
+): number[] {
+  const totals = new Array<number>(rows.length).fill(0);
   for (const name of names) {
     const ranks = averageRanks(
       rankableScores(
@@ -281,10 +289,10 @@ export function rankVote(
       ),
     );
     ranks.forEach((rank, index) => {
-      votes[index] = (votes[index] as number) + rank;
+      totals[index] = (totals[index] as number) + term(rank);
     });
   }
-  return votes.map((sum) => sum / names.length / rows.length);
+  return totals;
 }
 
 /**
@@ -299,17 +307,5 @@ export function logRankAggregate(
   names: readonly ProxyName[],
 ): number[] {
   if (names.length === 0) throw new Error('a rank aggregation needs at least one proxy');
-  const scores = new Array<number>(rows.length).fill(0);
-  for (const name of names) {
-    const ranks = averageRanks(
-      rankableScores(
-        name,
-        rows.map((row) => row[name]),
-      ),
-    );
-    ranks.forEach((rank, index) => {
-      scores[index] = (scores[index] as number) + Math.log(rank / rows.length);
-    });
-  }
-  return scores;
+  return sumOverProxies(rows, names, (rank) => Math.log(rank / rows.length));
 }
