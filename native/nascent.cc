@@ -342,12 +342,14 @@ struct GraphNetImpl : torch::nn::Module {
       }
       if (init == "glorot") {
         torch::nn::init::xavier_uniform_(weight);
-      } else if (init == "kaiming") {
+      } else if (init == "kaiming" || init == "kaiming-fan-in") {
+        // kaiming: fan_out for convolutions (torchvision's ResNets); kaiming-fan-in: fan_in for
+        // every layer (AZ-NAS and Zen-NAS score networks at this one).
         torch::nn::init::FanModeType mode = torch::kFanIn;
-        if (step.conv) mode = torch::kFanOut;
+        if (step.conv && init == "kaiming") mode = torch::kFanOut;
         torch::nn::init::kaiming_normal_(weight, 0.0, mode, torch::kReLU);
       } else {
-        throw std::runtime_error("unknown init '" + init + "' (expected glorot, kaiming or torch)");
+        throw std::runtime_error("unknown init '" + init + "' (expected glorot, kaiming, kaiming-fan-in or torch)");
       }
       if (bias.defined()) torch::nn::init::zeros_(bias);
     }

@@ -5,7 +5,8 @@
  * votes and log-rank aggregations, AZ-NAS's among them.
  *
  *   node dist/bench/nb201-proxies/run.js [--table ../shared/data/nas-bench-201/nb201-cifar10.csv]
- *     [--data ../shared/data/cifar-10] [--cells 1000] [--seed 1] [--init kaiming] [--threads 2]
+ *     [--data ../shared/data/cifar-10] [--cells 1000] [--seed 1] [--init kaiming|kaiming-fan-in|glorot|torch]
+ *     [--threads 2]
  *     [--proxies synflow,naswot,...]         (default: all)
  *     [--part 1/2]                           (every 2nd cell of the sample from the 1st: run the
  *                                             parts side by side, one thread each)
@@ -179,6 +180,10 @@ const partMatch = /^(\d+)\/(\d+)$/.exec(values.part as string);
 const [part, parts] = partMatch ? [Number(partMatch[1]), Number(partMatch[2])] : [0, 0];
 if (!(parts >= 1 && part >= 1 && part <= parts)) {
   throw new Error(`--part must be i/n with 1 <= i <= n, got ${values.part}`);
+}
+const INITS: readonly WeightInit[] = ['glorot', 'kaiming', 'kaiming-fan-in', 'torch'];
+if (!(INITS as readonly string[]).includes(values.init as string)) {
+  throw new Error(`--init must be one of ${INITS.join(', ')}, got ${values.init}`);
 }
 const names = values.proxies ? checkProxyNames(values.proxies.split(',')) : PROXY_NAMES;
 const sample = new Random(Number(values.seed))

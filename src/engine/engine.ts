@@ -38,7 +38,12 @@ export type {
   WeightTensor,
 } from './native.js';
 
-export type WeightInit = 'glorot' | 'kaiming' | 'torch';
+/**
+ * `glorot`: Xavier uniform; `kaiming`: He normal, fan_out for convolutions and fan_in for dense
+ * layers; `kaiming-fan-in`: He normal with fan_in everywhere (what AZ-NAS scores at); `torch`:
+ * libtorch's defaults. Biases start at zero except under `torch`.
+ */
+export type WeightInit = 'glorot' | 'kaiming' | 'kaiming-fan-in' | 'torch';
 
 /** `cpu`, `cuda` or `cuda:N`. */
 export function checkDevice(device: string): string {

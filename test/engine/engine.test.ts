@@ -257,6 +257,31 @@ describe('native engine', () => {
     );
   });
 
+  it('draws Kaiming convolutions with fan_out, or with fan_in under kaiming-fan-in', () => {
+    // 3 -> 64 channels, 3x3: fan_in 27, fan_out 576, so the two standard deviations differ 4.6x.
+    const arch: Architecture = {
+      format: 'nascent-ir/1',
+      input: { channels: 3, height: 8, width: 8 },
+      nodes: [
+        { id: 'input', op: 'input', inputs: [] },
+        conv('c1', 'input', 64, 3),
+        { id: 'pool', op: 'global_avg_pool', inputs: ['c1'] },
+        { id: 'fc', op: 'dense', inputs: ['pool'], units: 10, bias: true },
+      ],
+      output: 'fc',
+    };
+    const std = (init: 'kaiming' | 'kaiming-fan-in', key: string): number => {
+      const data = Network.build(arch, { init, seed: 1 }).getWeights()[key]?.data ?? [];
+      const values = Array.from(data);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+    };
+    expect(std('kaiming', 'c1.weight')).toBeCloseTo(Math.sqrt(2 / 576), 2);
+    expect(std('kaiming-fan-in', 'c1.weight')).toBeCloseTo(Math.sqrt(2 / 27), 2);
+    // Dense layers use fan_in under both.
+    expect(std('kaiming', 'fc.weight')).toBeCloseTo(std('kaiming-fan-in', 'fc.weight'), 1);
+  });
+
   it('rejects datasets whose buffers do not match their shape, and cuda without a GPU', () => {
     const images = syntheticImages(4);
     expect(() => TensorData.fromImages({ ...images, count: 5 })).toThrow(/buffer sizes/);
