@@ -276,7 +276,7 @@ export async function proxiesCommand(options: ProxiesCommandOptions): Promise<st
       const score = scores[name];
       const arrow = PROXIES[name].direction === 'maximize' ? 'higher is better' : 'lower is better';
       lines.push(
-        `  ${name.padEnd(10)} ${score?.value === null || score?.value === undefined ? `failed: ${score?.failure ?? 'no score'}` : formatScore(score.value)}  (${arrow}${PROXIES[name].engine ? `, ${((score?.seconds ?? 0) * 1000).toFixed(1)} ms` : ''})`,
+        `  ${name.padEnd(16)} ${score?.value === null || score?.value === undefined ? `failed: ${score?.failure ?? 'no score'}` : formatScore(score.value)}  (${arrow}${PROXIES[name].engine ? `, ${((score?.seconds ?? 0) * 1000).toFixed(1)} ms` : ''})`,
       );
     }
     return lines.join('\n');
