@@ -237,7 +237,11 @@ export interface NativeBinding {
   Dataset: new (images: Uint8Array, labels: Uint8Array, shape: NativeDatasetShape) => NativeDataset;
   Model: new (
     plan: EnginePlan,
-    options: { device: string; init: 'glorot' | 'kaiming' | 'kaiming-fan-in' | 'torch'; seed: number },
+    options: {
+      device: string;
+      init: 'glorot' | 'kaiming' | 'kaiming-fan-in' | 'torch';
+      seed: number;
+    },
   ) => NativeModel;
   Regressor: new (options: {
     kind: 'lstm' | 'mlp';
