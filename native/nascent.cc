@@ -1630,12 +1630,6 @@ double Zico(const std::vector<std::array<torch::Tensor, 2>>& gradients) {
 //   scores -inf there, as in the paper's code. The signs come from a splitmix64 hash of (seed,
 //   block, element), so an independent reference can draw the same ones.
 // - complexity (FLOPs) is counted from the IR, not here.
-struct AzNasScores {
-  double expressivity = std::numeric_limits<double>::quiet_NaN();
-  double progressivity = std::numeric_limits<double>::quiet_NaN();
-  double trainability = std::numeric_limits<double>::quiet_NaN();
-};
-
 torch::Tensor RademacherSigns(at::IntArrayRef sizes, uint64_t seed, uint64_t stream) {
   int64_t count = 1;
   for (int64_t size : sizes) count *= size;
@@ -1812,9 +1806,12 @@ void ProxyWorker::Execute() {
 
     // Proxies that share a pass are computed together when the first of them is asked for; that
     // one's seconds include the shared pass, each one's own work is its own.
-    static const std::vector<std::string> kForwardGroup = {"naswot",          "swap",           "meco",
-                                                           "jacob_cov",       "az_expressivity", "az_progressivity",
-                                                           "az_trainability"};
+    static const std::vector<std::string> kAzNas = {"az_expressivity", "az_progressivity", "az_trainability"};
+    static const std::vector<std::string> kForwardGroup = [] {
+      std::vector<std::string> group = {"naswot", "swap", "meco", "jacob_cov"};
+      group.insert(group.end(), kAzNas.begin(), kAzNas.end());
+      return group;
+    }();
     static const std::vector<std::string> kGradientGroup = {"grad_norm", "snip", "zico"};
     auto asked = [&](const std::string& name) { return std::find(names_.begin(), names_.end(), name) != names_.end(); };
     auto inGroup = [](const std::vector<std::string>& group, const std::string& name) {
@@ -1865,10 +1862,9 @@ void ProxyWorker::Execute() {
           if (asked("naswot")) scoreMember("naswot", [&]() { return Naswot(features); });
           if (asked("swap")) scoreMember("swap", [&]() { return Swap(features); });
           if (asked("meco")) scoreMember("meco", [&]() { return Meco(features); });
-          const bool az = asked("az_expressivity") || asked("az_progressivity") || asked("az_trainability");
+          const bool az = std::any_of(kAzNas.begin(), kAzNas.end(), asked);
           if (az && features.blocks.size() < 2) {
-            failGroup({"az_expressivity", "az_progressivity", "az_trainability"},
-                      "AZ-NAS needs at least 2 blocks, the network has " + std::to_string(features.blocks.size()));
+            failGroup(kAzNas, "AZ-NAS needs at least 2 blocks, the network has " + std::to_string(features.blocks.size()));
           } else if (az) {
             std::vector<double> entropies;
             std::string entropyFailure;

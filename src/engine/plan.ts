@@ -113,6 +113,6 @@ export function lowerToPlan(arch: Architecture): EnginePlan {
   return {
     nodes,
     output: index.get(arch.output) as number,
-    blocks: blockOutputs(arch).map((id) => index.get(id) as number),
+    blocks: blockOutputs(arch, summary).map((id) => index.get(id) as number),
   };
 }
