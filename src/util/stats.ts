@@ -27,8 +27,16 @@ export function averageRanks(values: readonly number[]): number[] {
   return ranks;
 }
 
-function pearson(xs: readonly number[], ys: readonly number[]): number | undefined {
+/**
+ * Pearson's correlation of paired values. `undefined` for fewer than 2 pairs or when either side
+ * is constant.
+ */
+export function pearson(xs: readonly number[], ys: readonly number[]): number | undefined {
+  if (xs.length !== ys.length) {
+    throw new Error(`pearson needs paired values (got ${xs.length} and ${ys.length})`);
+  }
   const n = xs.length;
+  if (n < 2) return undefined;
   const meanX = xs.reduce((a, b) => a + b, 0) / n;
   const meanY = ys.reduce((a, b) => a + b, 0) / n;
   let covariance = 0;
