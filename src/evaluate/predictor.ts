@@ -21,6 +21,7 @@ import {
   type ArchitectureSummary,
   type IrOp,
   analyzeArchitecture,
+  tensorElements,
 } from '../space/ir.js';
 import { kendall, rSquared, spearman } from '../util/stats.js';
 import { PROXY_NAMES, type ProxyName, checkProxyNames } from './proxies.js';
@@ -93,6 +94,16 @@ export const NETWORK_FEATURE_NAMES: readonly string[] = [
   'max_log2_width',
   'min_log2_map',
   'last_activation_relu_like',
+  // What limits a short training besides size: activation memory, where the weights are, the
+  // classifier's input width, how deep the first dense layer sits, and the functions at each end.
+  'log10_activation_values',
+  'log10_conv_params',
+  'log10_dense_params',
+  'log2_flatten_features',
+  'layers_before_dense',
+  'log10_flops_per_param',
+  ...ACTIVATIONS.map((fn) => `first_activation_${fn}`),
+  ...ACTIVATIONS.map((fn) => `last_activation_${fn}`),
 ];
 
 /** Whole-network features: what the MLP reads besides proxy scores. */
@@ -112,6 +123,10 @@ export function networkFeatures(
     l.outputShape.kind === 'map' ? [log2p(l.outputShape.height)] : [],
   );
   const last = activations.at(-1);
+  const paramsOf = (op: string): number =>
+    analysed.layers.filter((l) => l.op === op).reduce((sum, l) => sum + l.params, 0);
+  const flatten = analysed.layers.find((l) => l.op === 'flatten');
+  const firstDense = analysed.layers.findIndex((l) => l.op === 'dense');
   return [
     log10p(analysed.params),
     log10p(analysed.flops),
@@ -122,6 +137,14 @@ export function networkFeatures(
     widths.length > 0 ? Math.max(...widths) : 0,
     maps.length > 0 ? Math.min(...maps) : 0,
     last === 'relu' || last === 'leaky_relu' || last === 'elu' ? 1 : 0,
+    log10p(analysed.layers.reduce((sum, l) => sum + tensorElements(l.outputShape), 0)),
+    log10p(paramsOf('conv2d')),
+    log10p(paramsOf('dense')),
+    flatten ? log2p(tensorElements(flatten.outputShape)) : 0,
+    firstDense < 0 ? analysed.layers.length : firstDense,
+    log10p(analysed.flops) - log10p(analysed.params),
+    ...ACTIVATIONS.map((fn) => (activations[0] === fn ? 1 : 0)),
+    ...ACTIVATIONS.map((fn) => (last === fn ? 1 : 0)),
   ];
 }
 
@@ -318,6 +341,15 @@ export class AccuracyPredictor {
       );
     }
     const metadata = parsed.data;
+    const expected =
+      metadata.kind === 'lstm'
+        ? LAYER_FEATURES
+        : NETWORK_FEATURE_NAMES.length + metadata.proxyFeatures.length;
+    if (metadata.inputSize !== expected) {
+      throw new Error(
+        `${directory} holds a ${metadata.kind} predictor of ${metadata.inputSize} features per input; this version of Nascent computes ${expected}. Train it again (nascent predictor train).`,
+      );
+    }
     const regressor = new Regressor({
       kind: metadata.kind,
       inputSize: metadata.inputSize,

@@ -16,9 +16,10 @@ import {
   predictionQuality,
 } from '../../src/evaluate/predictor.js';
 import { GenomeSpace } from '../../src/space/genome-space.js';
-import { analyzeArchitecture } from '../../src/space/ir.js';
+import { type Architecture, analyzeArchitecture } from '../../src/space/ir.js';
+import { conv } from '../helpers.js';
 import { Random } from '../../src/util/random.js';
-import { kendall, rSquared, spearman } from '../../src/util/stats.js';
+import { kendall, pearson, rSquared, spearman } from '../../src/util/stats.js';
 
 const target = { input: { channels: 1, height: 28, width: 28 }, classes: 10 };
 
@@ -53,6 +54,38 @@ describe('accuracy predictor', () => {
     expect(vectors).toHaveLength(arch.nodes.length - 1);
     expect(vectors.every((v) => v.length === LAYER_FEATURES)).toBe(true);
     expect(networkFeatures(arch)).toHaveLength(NETWORK_FEATURE_NAMES.length);
+  });
+
+  it('computes the network features a hand count gives', () => {
+    const arch: Architecture = {
+      format: 'nascent-ir/1',
+      input: { channels: 1, height: 8, width: 8 },
+      nodes: [
+        { id: 'input', op: 'input', inputs: [] },
+        conv('c1', 'input', 4, 3),
+        { id: 'a1', op: 'activation', inputs: ['c1'], fn: 'sigmoid' },
+        { id: 'pool', op: 'maxpool2d', inputs: ['a1'], kernel: 2, stride: 2, padding: 'valid' },
+        { id: 'flat', op: 'flatten', inputs: ['pool'] },
+        { id: 'fc', op: 'dense', inputs: ['flat'], units: 5, bias: true },
+        { id: 'a2', op: 'activation', inputs: ['fc'], fn: 'tanh' },
+        { id: 'logits', op: 'dense', inputs: ['a2'], units: 3, bias: true },
+      ],
+      output: 'logits',
+    };
+    const named = Object.fromEntries(
+      NETWORK_FEATURE_NAMES.map((name, i) => [name, networkFeatures(arch)[i]]),
+    );
+    // conv 1*4*9 + 4 = 40 weights; dense 64*5 + 5 and 5*3 + 3 = 343; values per image
+    // 64 + 256 + 256 + 64 + 64 + 5 + 5 + 3 = 717; the first dense layer is layer 5 of 8.
+    expect(named.log10_conv_params).toBeCloseTo(Math.log10(41), 12);
+    expect(named.log10_dense_params).toBeCloseTo(Math.log10(344), 12);
+    expect(named.log10_activation_values).toBeCloseTo(Math.log10(718), 12);
+    expect(named.log2_flatten_features).toBeCloseTo(Math.log2(65), 12);
+    expect(named.layers_before_dense).toBe(5);
+    expect(named.first_activation_sigmoid).toBe(1);
+    expect(named.first_activation_tanh).toBe(0);
+    expect(named.last_activation_tanh).toBe(1);
+    expect(named.last_activation_relu_like).toBe(0);
   });
 
   it.each(['lstm', 'mlp'] as const)(
@@ -107,7 +140,7 @@ describe('accuracy predictor', () => {
 });
 
 describe('rank statistics', () => {
-  it('computes Kendall tau-b with ties, R^2 and Spearman against hand-worked values', () => {
+  it('computes Kendall tau-b with ties, R^2, Spearman and Pearson against hand-worked values', () => {
     // Pairs: 6 in all; (1,2) (1,3) (2,3) concordant... worked by hand: C=5, D=0, ties in y: 1.
     expect(kendall([1, 2, 3, 4], [1, 2, 2, 3])).toBeCloseTo(5 / Math.sqrt(6 * 5), 12);
     expect(kendall([1, 2, 3], [3, 2, 1])).toBe(-1);
@@ -116,5 +149,8 @@ describe('rank statistics', () => {
     expect(rSquared([1, 2, 3], [2, 2, 2])).toBe(0);
     expect(rSquared([1, 2, 3], [3, 2, 1])).toBe(-3);
     expect(spearman([1, 2, 3, 4], [10, 20, 40, 30])).toBeCloseTo(0.8, 12);
+    // cov 3, var 2 and 42/9 (sums of squared deviations): 3 / sqrt(2 * 42 / 9).
+    expect(pearson([1, 2, 3], [1, 2, 4])).toBeCloseTo(9 / Math.sqrt(84), 12);
+    expect(pearson([1, 2, 3], [5, 5, 5])).toBeUndefined();
   });
 });
