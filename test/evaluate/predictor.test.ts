@@ -2,7 +2,7 @@
  * The accuracy predictor: both models learn a known function of the architecture from examples,
  * answer held-out architectures, and answer the same after a save and a load.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -123,6 +123,17 @@ describe('accuracy predictor', () => {
     await expect(
       AccuracyPredictor.train(train, { kind: 'lstm', proxyFeatures: ['synflow'] }),
     ).rejects.toThrow(/give proxy features to the mlp predictor/);
+    // A predictor saved by a version with other network features is refused, not misread.
+    const dir = mkdtempSync(join(tmpdir(), 'nascent-predictor-'));
+    predictor.save(dir);
+    const file = join(dir, 'predictor.json');
+    const metadata = JSON.parse(readFileSync(file, 'utf8')) as { inputSize: number };
+    writeFileSync(file, JSON.stringify({ ...metadata, inputSize: metadata.inputSize - 15 }));
+    expect(() => AccuracyPredictor.load(dir)).toThrow(
+      new RegExp(
+        `mlp predictor of ${metadata.inputSize - 15} features .* computes ${metadata.inputSize}\\. Train it again`,
+      ),
+    );
   });
 
   it('needs a few examples, and says what is wrong with a broken predictor directory', async () => {
