@@ -233,6 +233,16 @@ struct GraphNetImpl : torch::nn::Module {
   // appends those outputs, still in the autograd graph: the features of AZ-NAS.
   std::vector<size_t> blockSteps;
   std::vector<torch::Tensor>* blockOutputs = nullptr;
+  // When set, forward() holds batch norm's batch statistics constant (the batch's mean and
+  // variance, detached), so that each sample's output depends on that sample's input alone, and
+  // appends, for every convolution, dense and batch-norm step with a weight, what its per-sample
+  // weight gradients are computed from: the tensor the weight multiplies (the padded input, the
+  // input, the normalised input) and the step's output. The NTK proxy's one-pass recording.
+  struct WeightUse {
+    size_t step;
+    torch::Tensor multiplied, output;
+  };
+  std::vector<WeightUse>* weightUses = nullptr;
   // Architecture weights of a mixture network (DARTS): every `mix` step outputs the
   // softmax(alpha)-weighted sum of its k inputs, all mix steps sharing this one vector of k.
   // Undefined when the plan has no mix step. Registered as the parameter "arch_alpha".
@@ -368,6 +378,30 @@ struct GraphNetImpl : torch::nn::Module {
     return x;
   }
 
+  // Batch norm with the batch's statistics as constants: (x - mean) / sqrt(var + eps) * w + b, the
+  // mean and biased variance over the batch (and positions) detached; the normalised input is
+  // recorded as what the weight multiplies.
+  torch::Tensor FrozenStatisticsBatchNorm(const Step& step, const torch::Tensor& x, size_t i) {
+    const bool spatial = static_cast<bool>(step.bn2);
+    const auto& options = spatial ? step.bn2->options : step.bn1->options;
+    std::vector<int64_t> dims = spatial ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0};
+    torch::Tensor mean, variance;
+    {
+      torch::NoGradGuard noGrad;
+      mean = x.mean(dims, /*keepdim=*/true);
+      variance = x.var(dims, /*unbiased=*/false, /*keepdim=*/true);
+    }
+    torch::Tensor normalised = (x - mean) / torch::sqrt(variance + options.eps());
+    if (!options.affine()) return normalised;
+    const torch::Tensor& weight = spatial ? step.bn2->weight : step.bn1->weight;
+    const torch::Tensor& bias = spatial ? step.bn2->bias : step.bn1->bias;
+    std::vector<int64_t> shape(static_cast<size_t>(x.dim()), 1);
+    shape[1] = -1;
+    torch::Tensor y = normalised * weight.reshape(shape) + bias.reshape(shape);
+    weightUses->push_back({i, normalised, y});
+    return y;
+  }
+
   torch::Tensor forward(const torch::Tensor& input) {
     std::vector<torch::Tensor> values(steps.size());
     for (size_t i = 0; i < steps.size(); ++i) {
@@ -376,12 +410,14 @@ struct GraphNetImpl : torch::nn::Module {
       torch::Tensor y;
       switch (step.op) {
         case Op::Input: y = input; break;
-        case Op::Conv:
-          y = step.symmetric ? step.conv->forward(x)
-                             : step.conv->forward(torch::constant_pad_nd(
-                                   x, {step.pads[2], step.pads[3], step.pads[0], step.pads[1]}, 0));
+        case Op::Conv: {
+          const torch::Tensor padded =
+              step.symmetric ? x : torch::constant_pad_nd(x, {step.pads[2], step.pads[3], step.pads[0], step.pads[1]}, 0);
+          y = step.conv->forward(padded);
           if (convOutputs != nullptr) convOutputs->push_back(y.detach());
+          if (weightUses != nullptr) weightUses->push_back({i, padded, y});
           break;
+        }
         case Op::MaxPool:
           y = torch::max_pool2d(x, {step.kernel, step.kernel}, {step.stride, step.stride}, {step.pads[0], step.pads[2]});
           break;
@@ -390,10 +426,19 @@ struct GraphNetImpl : torch::nn::Module {
                                 false, /*count_include_pad=*/false);
           break;
         case Op::GlobalAvgPool: y = x.mean({2, 3}); break;
-        case Op::BatchNorm: y = step.bn2 ? step.bn2->forward(x) : step.bn1->forward(x); break;
+        case Op::BatchNorm:
+          if (weightUses != nullptr) {
+            y = FrozenStatisticsBatchNorm(step, x, i);
+          } else {
+            y = step.bn2 ? step.bn2->forward(x) : step.bn1->forward(x);
+          }
+          break;
         case Op::Dropout: y = torch::dropout(x, step.rate, is_training()); break;
         case Op::Flatten: y = x.flatten(1); break;
-        case Op::Dense: y = step.dense->forward(x); break;
+        case Op::Dense:
+          y = step.dense->forward(x);
+          if (weightUses != nullptr) weightUses->push_back({i, x, y});
+          break;
         case Op::Activation:
           if (activationCodes != nullptr) activationCodes->push_back((x > 0).flatten(1));
           y = Activate(x, step.act);
@@ -1594,6 +1639,9 @@ double Meco(const ForwardFeatures& features) {
   double total = 0;
   for (const torch::Tensor& map : features.convOutputs) {
     torch::Tensor channels = map[0].reshape({map.size(1), -1}).to(torch::kFloat64);
+    // One position: every correlation is undefined, so the matrix is all zeros (smallest
+    // eigenvalue 0); skipped, which also keeps torch's warning about it off the terminal.
+    if (channels.size(1) < 2) continue;
     torch::Tensor correlation = torch::corrcoef(channels);
     correlation = torch::where(torch::isfinite(correlation), correlation, torch::zeros_like(correlation));
     total += torch::linalg_eigvalsh(correlation, "L")[0].item<double>();
@@ -1696,33 +1744,67 @@ double AzTrainability(const std::vector<torch::Tensor>& blocks, uint64_t seed) {
   return total / static_cast<double>(blocks.size() - 1);
 }
 
+// The per-sample gradients of one weight, one row per sample ([N, weight.numel()], in the weight's
+// layout), from what the weight multiplies and the gradient at the step's output, with the batch's
+// samples independent (batch norm's statistics held constant):
+// - a convolution: the padded input unfolded into its receptive fields ([N, g, Ci/g k k, L]) times
+//   the output gradient ([N, g, Co/g, L]), summed over the L output positions;
+// - a dense layer: the outer product of the output gradient and the input;
+// - batch norm: the output gradient times the normalised input, summed over positions.
+torch::Tensor PerSampleWeightGradients(const Step& step, const torch::Tensor& multiplied, const torch::Tensor& delta) {
+  const int64_t n = delta.size(0);
+  if (step.conv) {
+    const auto& o = step.conv->options;
+    // The module pads symmetric convolutions itself; the others' inputs come padded.
+    const torch::ExpandingArray<2> padding =
+        step.symmetric ? torch::ExpandingArray<2>({step.pads[0], step.pads[2]}) : torch::ExpandingArray<2>({0, 0});
+    const int64_t groups = o.groups();
+    torch::Tensor fields = torch::nn::functional::unfold(
+        multiplied, torch::nn::functional::UnfoldFuncOptions(o.kernel_size()).dilation(o.dilation()).padding(padding).stride(o.stride()));
+    const int64_t positions = fields.size(2);
+    fields = fields.reshape({n * groups, -1, positions});
+    torch::Tensor d = delta.reshape({n * groups, -1, positions});
+    return torch::bmm(d, fields.transpose(1, 2)).reshape({n, -1});
+  }
+  if (step.dense) return (delta.unsqueeze(2) * multiplied.unsqueeze(1)).reshape({n, -1});
+  torch::Tensor product = delta * multiplied;
+  return product.dim() == 4 ? product.sum({2, 3}) : product;
+}
+
 // Chen et al. 2021 (TE-NAS): the condition number of the empirical NTK, the Gram matrix of the
-// per-sample gradients of the summed logits with respect to the weights (as TE-NAS: parameters
-// named *weight, so no biases).
+// per-sample gradients of the summed logits with respect to the weights (as TE-NAS: conv, dense
+// and batch-norm weights, no biases). Batch norm's batch statistics are held constant (computed
+// from the batch, not differentiated), which makes the samples independent: one forward and one
+// backward pass give every sample's gradient (PerSampleWeightGradients), where TE-NAS's coupled
+// batch norm needs a backward pass per sample. The Gram matrix is summed layer by layer in double
+// precision.
 double NtkCondition(GraphNet& net, const torch::Tensor& x) {
   net->train();
   ClearGradients(net);
-  std::vector<torch::Tensor> params;
-  for (const auto& item : net->named_parameters()) {
-    const std::string& name = item.key();
-    if (item.value().requires_grad() && name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0) {
-      params.push_back(item.value());
-    }
+  std::vector<GraphNetImpl::WeightUse> uses;
+  net->weightUses = &uses;
+  torch::Tensor out;
+  try {
+    out = net->forward(x);
+  } catch (...) {
+    net->weightUses = nullptr;
+    throw;
   }
-  torch::Tensor out = net->forward(x);
-  std::vector<torch::Tensor> rows;
-  for (int64_t i = 0; i < x.size(0); ++i) {
-    auto grads = torch::autograd::grad({out[i].sum()}, params, {}, /*retain_graph=*/true, /*create_graph=*/false,
-                                       /*allow_unused=*/true);
-    std::vector<torch::Tensor> flat;
-    for (size_t j = 0; j < grads.size(); ++j) {
-      flat.push_back(grads[j].defined() ? grads[j].reshape({-1}) : torch::zeros({params[j].numel()}, params[j].options()));
-    }
-    rows.push_back(torch::cat(flat).to(torch::kFloat64));
-  }
+  net->weightUses = nullptr;
+  if (uses.empty()) throw std::runtime_error("the network has no weights, so no tangent kernel");
+  std::vector<torch::Tensor> outputs;
+  for (const auto& use : uses) outputs.push_back(use.output);
+  std::vector<torch::Tensor> deltas = torch::autograd::grad({out}, outputs, {torch::ones_like(out)}, /*retain_graph=*/false,
+                                                            /*create_graph=*/false, /*allow_unused=*/true);
   torch::NoGradGuard noGrad;
-  torch::Tensor gradients = torch::stack(rows);
-  torch::Tensor eigenvalues = torch::linalg_eigvalsh(gradients.mm(gradients.t()), "L");
+  const int64_t n = x.size(0);
+  torch::Tensor kernel = torch::zeros({n, n}, torch::TensorOptions().dtype(torch::kFloat64).device(x.device()));
+  for (size_t k = 0; k < uses.size(); ++k) {
+    if (!deltas[k].defined()) continue;  // a weight the logits do not depend on: zero gradients
+    torch::Tensor rows = PerSampleWeightGradients(net->steps[uses[k].step], uses[k].multiplied.detach(), deltas[k]).to(torch::kFloat64);
+    kernel += rows.mm(rows.t());
+  }
+  torch::Tensor eigenvalues = torch::linalg_eigvalsh(kernel, "L");
   double smallest = eigenvalues[0].item<double>(), largest = eigenvalues[-1].item<double>();
   if (!(smallest > 0)) {
     throw std::runtime_error("the NTK is singular (smallest eigenvalue " + std::to_string(smallest) + ")");

@@ -8,7 +8,9 @@ can check the engine's scores against them on the same weights and the same batc
 - naswot: as in NASWOT (Mellor et al. 2021): hooks on the activations' inputs, K = c c' + (1-c)(1-c)',
   np.linalg.slogdet;
 - ntk_cond: as in TE-NAS (Chen et al. 2021): per-sample gradients of the logits' sum w.r.t. the
-  parameters named *weight, eigenvalues of their Gram matrix, largest / smallest.
+  parameters named *weight, eigenvalues of their Gram matrix, largest / smallest; with batch norm's
+  batch statistics held constant (Nascent's definition, which makes the samples independent), here
+  by a backward pass per sample as TE-NAS computes it (the engine uses one pass for all).
 - zico: as in ZiCo (Li et al. 2023), the batch in 2 splits, but each split's gradient from zeroed
   gradients (the paper's definition; the published script accumulates them across splits);
 - meco: as in MeCo (Jiang et al. 2023), forward hooks (here on the Conv2d layers), the first
@@ -190,8 +192,26 @@ def zico(net, x, y, splits=2):
     return float(total)
 
 
+def hold_batch_statistics(net):
+    """Batch norm with the batch's mean and biased variance as constants (not differentiated)."""
+    for module in net.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            def forward(x, module=module):
+                dims = [0, 2, 3] if x.dim() == 4 else [0]
+                shape = [1, -1] + [1] * (x.dim() - 2)
+                mean = x.detach().mean(dims, keepdim=True)
+                var = x.detach().var(dims, unbiased=False, keepdim=True)
+                y = (x - mean) / torch.sqrt(var + module.eps)
+                if module.affine:
+                    y = y * module.weight.reshape(shape) + module.bias.reshape(shape)
+                return y
+            module.forward = forward
+    return net
+
+
 def ntk_cond(net, x):
     net.train()
+    hold_batch_statistics(net)
     logits = net(x)
     grads = []
     for i in range(x.shape[0]):

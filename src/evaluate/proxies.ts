@@ -62,7 +62,7 @@ export const PROXIES = {
     direction: 'minimize',
     engine: true,
     description:
-      'condition number of the empirical neural tangent kernel of the first ntkBatchSize images (per-sample gradients of the summed logits), as in TE-NAS (Chen et al. 2021)',
+      "condition number of the empirical neural tangent kernel of the first ntkBatchSize images (per-sample gradients of the summed logits), as in TE-NAS (Chen et al. 2021) but with batch norm's batch statistics held constant, so one backward pass gives every image's gradient",
   },
   zico: {
     name: 'zico',

@@ -27,7 +27,8 @@ export class ProxyEvaluator implements CandidateEvaluator {
   ) {
     this.description = `training-free proxies on a batch of ${batchSize} images (no training)`;
     // definitions 2: grad_norm and snip accumulate the two halves' gradients; AZ-NAS added.
-    this.identity = { evaluator: 'proxies', batchSize, definitions: 2 };
+    // definitions 3: ntk_cond holds batch norm's statistics constant.
+    this.identity = { evaluator: 'proxies', batchSize, definitions: 3 };
   }
 
   async evaluate(request: EvaluationRequest): Promise<CandidateResult> {

@@ -42,6 +42,30 @@ const withBatchNorm: Architecture = {
   output: 'fc',
 };
 
+/**
+ * Depthwise-separable: a grouped convolution with an even kernel and stride 2 (padded unevenly),
+ * a pointwise one, global pooling, and batch norm on the flat features before the classifier.
+ */
+const depthwiseSeparable: Architecture = {
+  format: 'nascent-ir/1',
+  input,
+  nodes: [
+    { id: 'input', op: 'input', inputs: [] },
+    conv('c1', 'input', 8, 3),
+    { id: 'bn1', op: 'batchnorm', inputs: ['c1'] },
+    { id: 'a1', op: 'activation', inputs: ['bn1'], fn: 'relu' },
+    conv('dw', 'a1', 8, 4, { groups: 8, stride: 2 }),
+    { id: 'bn2', op: 'batchnorm', inputs: ['dw'] },
+    { id: 'a2', op: 'activation', inputs: ['bn2'], fn: 'swish' },
+    conv('pw', 'a2', 12, 1),
+    { id: 'a3', op: 'activation', inputs: ['pw'], fn: 'relu' },
+    { id: 'gap', op: 'global_avg_pool', inputs: ['a3'] },
+    { id: 'bn3', op: 'batchnorm', inputs: ['gap'] },
+    { id: 'fc', op: 'dense', inputs: ['bn3'], units: 4, bias: true },
+  ],
+  output: 'fc',
+};
+
 /** A small NAS-Bench-201 network (4 channels, one cell a stage): its blocks are declared. */
 const cells = new CellSpace({ channels: 4, cellsPerStage: 1 });
 const cell = (text: string): Architecture =>
@@ -51,6 +75,7 @@ const ARCHITECTURES: Record<string, Architecture> = {
   'genome, relu': genome('NC 8 3 relu;RC 8 3 relu;RC 12 3 relu;FL relu;'),
   'genome, mixed activations': genome('NC 4 2 sigmoid;RC 6 3 swish;RC 6 3 tanh;FL leaky_relu;'),
   'layers with batch norm and a skip': withBatchNorm,
+  'depthwise-separable, batch norm on flat features': depthwiseSeparable,
   'NAS-Bench-201 cells': cell(
     '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|',
   ),
