@@ -25,11 +25,10 @@ import {
   prepareProxyImages,
 } from '../../src/evaluate/proxies.js';
 import { configuredProtocol, loadSearchConfig } from '../../src/run/config.js';
-import type { Architecture } from '../../src/space/ir.js';
-import { RunStore } from '../../src/store/index.js';
 import { Random } from '../../src/util/random.js';
 import { rSquared } from '../../src/util/stats.js';
 import { markdownTable, writeSection } from '../common/markdown.js';
+import { trainedNetworks } from './trained-networks.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,18 +55,7 @@ const kinds = values.kinds.split(',').map((kind) => {
 
 const proxyNames: ProxyName[] =
   values.proxies === undefined ? [] : checkProxyNames(values.proxies.split(','));
-const runs = RunStore.open(values.store);
-const run = runs.getRun(values.run);
-const trained = runs
-  .evaluations(run.id)
-  // Each network once: a duplicate answered from the store would sit on both sides of a split.
-  .filter((e) => e.status === 'ok' && e.metrics.accuracy !== undefined && e.reusedFrom === null)
-  .map((e) => ({
-    candidateId: e.candidateId,
-    architecture: runs.getCandidate(e.candidateId).architecture as Architecture,
-    accuracy: e.metrics.accuracy as number,
-  }));
-runs.close();
+const { run, networks: trained } = trainedNetworks(values.store, values.run);
 
 type Scores = Partial<Record<ProxyName, number | null>>;
 /** Every network's proxy scores: read from the cache, the missing ones computed and appended. */

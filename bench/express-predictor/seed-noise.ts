@@ -15,11 +15,10 @@ import { evaluateCandidate } from '../../src/evaluate/evaluator.js';
 import { loadSearchConfig } from '../../src/run/config.js';
 import { prepareSearchData } from '../../src/run/evaluators.js';
 import { resolveRunPlan } from '../../src/run/plan.js';
-import type { Architecture } from '../../src/space/ir.js';
-import { RunStore } from '../../src/store/index.js';
 import { Random } from '../../src/util/random.js';
 import { pearson, rSquared } from '../../src/util/stats.js';
 import { markdownTable, writeSection } from '../common/markdown.js';
+import { trainedNetworks } from './trained-networks.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,16 +37,7 @@ const seeds = values.seeds.split(',').map(Number);
 if (!Number.isInteger(n) || n < 10) throw new Error(`--n must be an integer of 10 or more`);
 if (seeds.some((s) => !Number.isInteger(s))) throw new Error(`--seeds must be integers`);
 
-const runs = RunStore.open(values.store);
-const run = runs.getRun(values.run);
-const stored = runs
-  .evaluations(run.id)
-  .filter((e) => e.status === 'ok' && e.metrics.accuracy !== undefined && e.reusedFrom === null)
-  .map((e) => ({
-    architecture: runs.getCandidate(e.candidateId).architecture as Architecture,
-    accuracy: e.metrics.accuracy as number,
-  }));
-runs.close();
+const { run, networks: stored } = trainedNetworks(values.store, values.run);
 const sample = new Random(7).shuffle([...stored]).slice(0, n);
 
 const plan = resolveRunPlan(loadSearchConfig(undefined, {}, run.config as Record<string, unknown>));
