@@ -24,9 +24,12 @@ export interface SearchCommandOptions extends Record<string, unknown> {
   final?: boolean;
 }
 
-function candidateLine(event: Extract<SearchEvent, { type: 'candidate-done' }>): string {
+/** One finished candidate as the search command prints it. */
+export function candidateLine(event: Extract<SearchEvent, { type: 'candidate-done' }>): string {
   const m = event.metrics;
-  const status = event.reused ? 'reused' : event.status;
+  // A candidate a rung pruner did not promote trained well enough to be ranked: not a dead network.
+  const pruned = event.decision === 'not-promoted' && event.status === 'killed';
+  const status = event.reused ? 'reused' : pruned ? 'pruned' : event.status;
   const detail = event.error ? `  (${event.error})` : '';
   return `gen ${event.generation}  ${event.id}  ${status.padEnd(6)}  acc ${formatPercent(m.accuracy)}  params ${formatCount(m.params ?? 0).padStart(9)}  ${oneLine(event.genome)}${m.train_seconds !== undefined && !event.reused ? `  ${formatSeconds(m.train_seconds)}` : ''}${detail}`;
 }

@@ -1,5 +1,6 @@
 /** What a search reports while it runs (the CLI's progress lines, the tests' probes). */
 import type { CandidateResult } from '../evaluate/evaluator.js';
+import type { EvaluationDecision } from '../store/index.js';
 import type { SearchConfig } from './config.js';
 
 export type SearchEvent =
@@ -21,6 +22,8 @@ export type SearchEvent =
       status: CandidateResult['status'];
       metrics: Record<string, number>;
       error?: string;
+      /** Why the run decided on it without a full training (a pruner, a screen, a constraint). */
+      decision?: EvaluationDecision;
       reused: boolean;
     }
   | { type: 'finished'; runId: string; reason: string; evaluated: number };

@@ -68,7 +68,7 @@ export class ResultRecorder {
       finishedAt: now,
     });
     if (options.emit !== false)
-      this.done(candidate, outcome.status, outcome.metrics, false, outcome.error);
+      this.done(candidate, outcome.status, outcome.metrics, false, outcome.error, outcome.decision);
     return {
       status: outcome.status,
       metrics: outcome.metrics,
@@ -138,7 +138,7 @@ export class ResultRecorder {
         'failed',
         `${candidate.id} ${candidate.genome}: ${result.error ?? ''}`,
       );
-    this.done(candidate, result.status, metrics, false, result.error);
+    this.done(candidate, result.status, metrics, false, result.error, decision);
     return {
       status: result.status,
       metrics,
@@ -153,6 +153,7 @@ export class ResultRecorder {
     metrics: Record<string, number>,
     reused: boolean,
     error?: string,
+    decision?: EvaluationDecision,
   ): void {
     this.onEvent?.({
       type: 'candidate-done',
@@ -163,6 +164,7 @@ export class ResultRecorder {
       metrics,
       reused,
       ...(error ? { error } : {}),
+      ...(decision ? { decision } : {}),
     });
   }
 }

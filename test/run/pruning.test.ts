@@ -7,7 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { candidateLine } from '../../src/cli/search.js';
 import { loadSearchConfig } from '../../src/run/config.js';
+import type { SearchEvent } from '../../src/run/events.js';
 import {
   assignBrackets,
   hyperbandBrackets,
@@ -78,8 +80,12 @@ describe('rung pruners', () => {
 
   it('Hyperband runs successive halving in each bracket, continuing promoted candidates', async () => {
     const path = tempStore();
+    const done: Extract<SearchEvent, { type: 'candidate-done' }>[] = [];
     const { runId } = await runSearch({
       config: config(path, ['evaluation.hyperband={minEpochs: 1, eta: 2}']),
+      onEvent: (event) => {
+        if (event.type === 'candidate-done') done.push(event);
+      },
     });
     const evaluations = evaluationsOf(path, runId);
     expect(evaluations).toHaveLength(6);
@@ -106,5 +112,11 @@ describe('rung pruners', () => {
         .map((e) => e.fidelity)
         .sort(),
     ).toEqual([1, 2]);
+    // The terminal calls the two it did not promote pruned, not killed (they were not dead).
+    const lines = done.map((event) => candidateLine(event));
+    expect(done.filter((e) => e.decision === 'not-promoted')).toHaveLength(2);
+    expect(lines.filter((line) => / {2}pruned {2}/.test(line))).toHaveLength(2);
+    expect(lines.filter((line) => / {2}killed {2}/.test(line))).toHaveLength(0);
+    expect(lines.filter((line) => / {2}ok {6}/.test(line))).toHaveLength(4);
   });
 });
