@@ -8,6 +8,7 @@ import { compareCommand, parseSeeds, trainBestCommand } from './final.js';
 import { grammarConvertCommand } from './grammar.js';
 import { inspectCommand } from './inspect.js';
 import { predictCommand } from './predict.js';
+import { PROXY_NAMES } from '../evaluate/proxies.js';
 import { predictorEvalCommand, predictorTrainCommand, proxiesCommand } from './predictor.js';
 import { reportCommand } from './report.js';
 import { workerCommand } from './worker.js';
@@ -486,7 +487,7 @@ architectureOptions(
   program
     .command('proxies')
     .description(
-      'training-free proxy scores of one architecture at initialisation (synflow, grad_norm, snip, jacob_cov, naswot, ntk_cond, params, flops)',
+      `training-free proxy scores of one architecture at initialisation (${PROXY_NAMES.join(', ')})`,
     ),
 )
   .option('--names <list>', 'proxies, comma-separated (default: all)', list)
