@@ -1540,6 +1540,18 @@ double JacobCov(const torch::Tensor& input, const torch::Tensor& output) {
   return -(torch::log(eigenvalues + k) + 1.0 / (eigenvalues + k)).sum().item<double>();
 }
 
+// Unhooks a network's forward() from every recording it was pointed at (activation codes, conv
+// outputs, block outputs, weight uses) when it goes out of scope, a throw included.
+struct ForwardRecording {
+  GraphNet& net;
+  ~ForwardRecording() {
+    net->activationCodes = nullptr;
+    net->convOutputs = nullptr;
+    net->blockOutputs = nullptr;
+    net->weightUses = nullptr;
+  }
+};
+
 // One forward pass in train mode, shared by NASWOT, SWAP, MeCo, AZ-NAS and jacob_cov: each
 // activation's binary input pattern (x > 0, one row per sample), each convolution's output, and the
 // outputs of the plan's blocks. With `keepGraph` the pass records the autograd graph, the input
@@ -1555,21 +1567,11 @@ ForwardFeatures RecordForwardFeatures(GraphNet& net, const torch::Tensor& x, boo
   if (!keepGraph) noGrad.emplace();
   ForwardFeatures features;
   features.input = keepGraph ? x.detach().clone().requires_grad_(true) : x;
+  ForwardRecording unhook{net};
   net->activationCodes = &features.codes;
   net->convOutputs = &features.convOutputs;
   net->blockOutputs = &features.blocks;
-  auto detach = [&]() {
-    net->activationCodes = nullptr;
-    net->convOutputs = nullptr;
-    net->blockOutputs = nullptr;
-  };
-  try {
-    features.output = net->forward(features.input);
-  } catch (...) {
-    detach();
-    throw;
-  }
-  detach();
+  features.output = net->forward(features.input);
   return features;
 }
 
@@ -1782,15 +1784,12 @@ double NtkCondition(GraphNet& net, const torch::Tensor& x) {
   net->train();
   ClearGradients(net);
   std::vector<GraphNetImpl::WeightUse> uses;
-  net->weightUses = &uses;
   torch::Tensor out;
-  try {
+  {
+    ForwardRecording unhook{net};
+    net->weightUses = &uses;
     out = net->forward(x);
-  } catch (...) {
-    net->weightUses = nullptr;
-    throw;
   }
-  net->weightUses = nullptr;
   if (uses.empty()) throw std::runtime_error("the network has no weights, so no tangent kernel");
   std::vector<torch::Tensor> outputs;
   for (const auto& use : uses) outputs.push_back(use.output);
@@ -1916,13 +1915,15 @@ void ProxyWorker::Execute() {
       score.seconds = since(start);
       done[member] = score;
     };
+    auto fail = [&](const std::string& member, const std::string& failure) {
+      ProxyScore score;
+      score.name = member;
+      score.failure = failure;
+      done[member] = score;
+    };
     auto failGroup = [&](const std::vector<std::string>& group, const std::string& failure) {
       for (const std::string& member : group) {
-        if (!asked(member) || done.count(member) > 0) continue;
-        ProxyScore score;
-        score.name = member;
-        score.failure = failure;
-        done[member] = score;
+        if (asked(member) && done.count(member) == 0) fail(member, failure);
       }
     };
 
@@ -2003,10 +2004,7 @@ void ProxyWorker::Execute() {
       } else if (name == "ntk_cond") {
         scoreMember(name, [&]() { return NtkCondition(net, x.slice(0, 0, ntkCount)); });
       } else {
-        ProxyScore score;
-        score.name = name;
-        score.failure = "unknown proxy '" + name + "'";
-        done[name] = score;
+        fail(name, "unknown proxy '" + name + "'");
       }
       restore();
       scores_.push_back(done[name]);

@@ -18,7 +18,7 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { WeightInit } from '../../src/engine/engine.js';
+import { WEIGHT_INITS, type WeightInit } from '../../src/engine/engine.js';
 import {
   AZ_NAS_COMPONENTS,
   PROXY_NAMES,
@@ -181,9 +181,8 @@ const [part, parts] = partMatch ? [Number(partMatch[1]), Number(partMatch[2])] :
 if (!(parts >= 1 && part >= 1 && part <= parts)) {
   throw new Error(`--part must be i/n with 1 <= i <= n, got ${values.part}`);
 }
-const INITS: readonly WeightInit[] = ['glorot', 'kaiming', 'kaiming-fan-in', 'torch'];
-if (!(INITS as readonly string[]).includes(values.init as string)) {
-  throw new Error(`--init must be one of ${INITS.join(', ')}, got ${values.init}`);
+if (!(WEIGHT_INITS as readonly string[]).includes(values.init as string)) {
+  throw new Error(`--init must be one of ${WEIGHT_INITS.join(', ')}, got ${values.init}`);
 }
 const names = values.proxies ? checkProxyNames(values.proxies.split(',')) : PROXY_NAMES;
 const sample = new Random(Number(values.seed))

@@ -18,6 +18,7 @@ import {
   type NativeContinueOptions,
   type NativeTrainOptions,
   type NativeTrainResult,
+  type WeightInit,
   type WeightMap,
   loadNative,
 } from './native.js';
@@ -34,16 +35,12 @@ export type {
   NativeContinueOptions as ContinueOptions,
   NativeTrainOptions as TrainOptions,
   NativeTrainResult as TrainResult,
+  WeightInit,
   WeightMap,
   WeightTensor,
 } from './native.js';
 
-/**
- * `glorot`: Xavier uniform; `kaiming`: He normal, fan_out for convolutions and fan_in for dense
- * layers; `kaiming-fan-in`: He normal with fan_in everywhere (what AZ-NAS scores at); `torch`:
- * libtorch's defaults. Biases start at zero except under `torch`.
- */
-export type WeightInit = 'glorot' | 'kaiming' | 'kaiming-fan-in' | 'torch';
+export { WEIGHT_INITS } from './native.js';
 
 /** `cpu`, `cuda` or `cuda:N`. */
 export function checkDevice(device: string): string {

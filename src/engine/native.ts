@@ -233,15 +233,19 @@ export interface NativeInfo {
   readonly datasetCopies: number;
 }
 
+/**
+ * How a network's weights are drawn. `glorot`: Xavier uniform; `kaiming`: He normal, fan_out for
+ * convolutions and fan_in for dense layers; `kaiming-fan-in`: He normal with fan_in everywhere
+ * (what AZ-NAS scores at); `torch`: libtorch's defaults. Biases start at zero except under `torch`.
+ */
+export const WEIGHT_INITS = ['glorot', 'kaiming', 'kaiming-fan-in', 'torch'] as const;
+export type WeightInit = (typeof WEIGHT_INITS)[number];
+
 export interface NativeBinding {
   Dataset: new (images: Uint8Array, labels: Uint8Array, shape: NativeDatasetShape) => NativeDataset;
   Model: new (
     plan: EnginePlan,
-    options: {
-      device: string;
-      init: 'glorot' | 'kaiming' | 'kaiming-fan-in' | 'torch';
-      seed: number;
-    },
+    options: { device: string; init: WeightInit; seed: number },
   ) => NativeModel;
   Regressor: new (options: {
     kind: 'lstm' | 'mlp';

@@ -472,13 +472,11 @@ function checkBlocks(arch: Architecture, shapes: ReadonlyMap<string, TensorShape
  * The ids of the feature maps that end the network's blocks, in order: the architecture's own
  * `blocks` when it declares them; otherwise every feature map (the input aside) that all paths from
  * the input to the output pass through, so each is a point where the network narrows to one tensor.
- * `summary` is the architecture's own, for a caller that has analysed it already.
+ * `analysed` is the architecture's summary, for a caller that has it already (only the fallback reads it).
  */
-export function blockOutputs(
-  arch: Architecture,
-  summary: ArchitectureSummary = analyzeArchitecture(arch),
-): string[] {
+export function blockOutputs(arch: Architecture, analysed?: ArchitectureSummary): string[] {
   if (arch.blocks) return [...arch.blocks];
+  const summary = analysed ?? analyzeArchitecture(arch);
   const consumers = new Map<string, string[]>(arch.nodes.map((node) => [node.id, []]));
   for (const node of arch.nodes) {
     for (const input of node.inputs) consumers.get(input)?.push(node.id);
