@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { writeIdx } from '../src/data/idx.js';
 import type { ImageDataset } from '../src/data/types.js';
-import type { IrNode } from '../src/space/ir.js';
+import type { Architecture, InputShape, IrNode } from '../src/space/ir.js';
 import { Random } from '../src/util/random.js';
 
 /**
@@ -85,6 +85,24 @@ export function conv(
     bias: true,
     ...extra,
   } as IrNode;
+}
+
+/**
+ * The smallest convolutional classifier: `c1`, a 3x3 convolution of `filters`, global average
+ * pooling (`pool`) and a dense layer of `classes` (`fc`).
+ */
+export function convPoolDense(input: InputShape, filters: number, classes = 10): Architecture {
+  return {
+    format: 'nascent-ir/1',
+    input,
+    nodes: [
+      { id: 'input', op: 'input', inputs: [] },
+      conv('c1', 'input', filters, 3),
+      { id: 'pool', op: 'global_avg_pool', inputs: ['c1'] },
+      { id: 'fc', op: 'dense', inputs: ['pool'], units: classes, bias: true },
+    ],
+    output: 'fc',
+  };
 }
 
 /**

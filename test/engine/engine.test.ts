@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Network, TensorData, type WeightMap, engineInfo } from '../../src/engine/engine.js';
 import { genomeToArchitecture } from '../../src/space/genome.js';
 import { type Architecture, analyzeArchitecture } from '../../src/space/ir.js';
-import { conv, syntheticImages } from '../helpers.js';
+import { conv, convPoolDense, syntheticImages } from '../helpers.js';
 
 const small = { input: { channels: 1, height: 12, width: 12 }, classes: 4 };
 const genome = (text: string): Architecture => genomeToArchitecture(text, small);
@@ -259,17 +259,7 @@ describe('native engine', () => {
 
   it('draws Kaiming convolutions with fan_out, or with fan_in under kaiming-fan-in', () => {
     // 3 -> 64 channels, 3x3: fan_in 27, fan_out 576, so the two standard deviations differ 4.6x.
-    const arch: Architecture = {
-      format: 'nascent-ir/1',
-      input: { channels: 3, height: 8, width: 8 },
-      nodes: [
-        { id: 'input', op: 'input', inputs: [] },
-        conv('c1', 'input', 64, 3),
-        { id: 'pool', op: 'global_avg_pool', inputs: ['c1'] },
-        { id: 'fc', op: 'dense', inputs: ['pool'], units: 10, bias: true },
-      ],
-      output: 'fc',
-    };
+    const arch = convPoolDense({ channels: 3, height: 8, width: 8 }, 64);
     const std = (init: 'kaiming' | 'kaiming-fan-in', key: string): number => {
       const data = Network.build(arch, { init, seed: 1 }).getWeights()[key]?.data ?? [];
       const values = Array.from(data);

@@ -23,22 +23,12 @@ import {
 import { runSearch } from '../../src/run/runner.js';
 import type { Architecture } from '../../src/space/ir.js';
 import { type EvaluationView, RunStore } from '../../src/store/index.js';
-import { conv, fakeFashionMnist } from '../helpers.js';
+import { conv, convPoolDense, fakeFashionMnist } from '../helpers.js';
 
 const dataDir = fakeFashionMnist(600, 100);
 const tempStore = (): string => join(mkdtempSync(join(tmpdir(), 'nascent-identity-')), 'runs.db');
 
-const network: Architecture = {
-  format: 'nascent-ir/1',
-  input: { channels: 1, height: 28, width: 28 },
-  nodes: [
-    { id: 'x', op: 'input', inputs: [] },
-    conv('c1', 'x', 8, 3),
-    { id: 'pool', op: 'global_avg_pool', inputs: ['c1'] },
-    { id: 'out', op: 'dense', inputs: ['pool'], units: 10, bias: true },
-  ],
-  output: 'out',
-} as Architecture;
+const network: Architecture = convPoolDense({ channels: 1, height: 28, width: 28 }, 8);
 
 const settings: EvaluationSettings = {
   protocol: getProtocol('standard'),
@@ -75,7 +65,7 @@ describe('evaluation identity', () => {
     expect(architectureHash(labelled)).toBe(hash);
     const wider = {
       ...network,
-      nodes: network.nodes.map((node) => (node.id === 'c1' ? conv('c1', 'x', 16, 3) : node)),
+      nodes: network.nodes.map((node) => (node.id === 'c1' ? conv('c1', 'input', 16, 3) : node)),
     };
     expect(architectureHash(wider)).not.toBe(hash);
   });
